@@ -1,0 +1,93 @@
+"""Reverse-mode traversal: order the graph once, then send each gradient from a result to its inputs."""
+import numpy as np
+
+from .ops.function import unbroadcast
+
+
+def topological_order(root):
+    """Every tensor that `root` depends on and that requires grad, each after its inputs (an explicit stack)."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        ctx = node._ctx
+        if ctx is not None:
+            for parent in ctx.parents:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
+def _initial_gradient(root, grad):
+    if grad is None:
+        if root.data.size != 1:
+            raise ValueError(
+                f"backward: a gradient can be implied only for a single-element tensor, got shape {root.shape}; "
+                f"pass backward(grad) with an array of shape {root.shape}"
+            )
+        return np.ones_like(root.data)
+    grad = np.array(grad.data if hasattr(grad, "_ctx") else grad, dtype=root.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward: grad has shape {grad.shape}, the tensor has shape {root.shape}")
+    return grad
+
+
+def _accumulate(tensor, grad):
+    if tensor.grad is not None:
+        tensor.grad = tensor.grad + grad
+    else:
+        # A broadcast view is read-only; a stored gradient is the user's to change.
+        tensor.grad = grad if grad.flags.writeable else grad.copy()
+
+
+def backward(root, grad=None, retain_graph=False):
+    """Accumulate d(root)/d(leaf) · grad into `.grad` of every leaf of `root` that requires grad."""
+    if not root.requires_grad:
+        raise ValueError(
+            f"backward: the tensor of shape {root.shape} does not require grad; set requires_grad=True on an input"
+        )
+    pending = {id(root): _initial_gradient(root, grad)}
+    for node in reversed(topological_order(root)):
+        g = pending.pop(id(node), None)
+        ctx = node._ctx
+        if ctx is None or node._retains_grad:
+            if g is not None:
+                _accumulate(node, g)
+            if ctx is None:
+                continue
+        if g is None:
+            continue
+        if ctx.freed:
+            raise RuntimeError(
+                f"backward: the graph through {ctx.op.name} was freed by an earlier backward(); "
+                f"call the first backward(retain_graph=True) to go through it twice"
+            )
+        input_grads = ctx.op.backward(ctx, g)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for parent, needs, pg in zip(ctx.parents, ctx.needs_input_grad, input_grads):
+            if pg is None or not needs:
+                continue
+            if pg.shape != parent.data.shape:
+                pg = _fit_gradient(ctx, parent, pg)
+            if pg.dtype != parent.data.dtype:
+                pg = pg.astype(parent.data.dtype)
+            key = id(parent)
+            previous = pending.get(key)
+            pending[key] = pg if previous is None else previous + pg
+        if not retain_graph:
+            ctx.free()
+
+
+def _fit_gradient(ctx, parent, grad):
+    try:
+        return unbroadcast(grad, parent.data.shape)
+    except ValueError as err:
+        raise ValueError(f"{ctx.op.name} backward: {err}") from None

@@ -1,0 +1,73 @@
+"""A finite-difference check of the analytic gradients, in float64."""
+import numpy as np
+
+from .grad_mode import enable_grad, no_grad
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """An analytic gradient disagrees with central differences."""
+
+
+def _as_float64_inputs(inputs):
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            data = x.data.astype(np.float64) if x.dtype.kind == "f" else x.data
+            out.append(Tensor(data, requires_grad=x.requires_grad, name=x.name))
+        else:
+            out.append(x)
+    return out
+
+
+def _label(position, tensor):
+    return f"input {position}" + (f" ({tensor.name!r})" if tensor.name else "")
+
+
+def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Compare the gradient of `fn(*inputs)` for every input that requires grad with central differences.
+
+    A non-scalar output is projected on a fixed random direction, so every element of it is checked.
+    Returns True, or raises GradcheckError naming the input, the worst element and both values.
+    """
+    inputs = _as_float64_inputs(inputs)
+    checked = [(i, t) for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad; pass Tensors with requires_grad=True")
+    with enable_grad():
+        out = fn(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    direction = np.random.default_rng(seed).standard_normal(out.shape)
+    if not out.requires_grad:
+        raise ValueError(f"gradcheck: the output of shape {out.shape} does not depend on any input that requires grad")
+    for _, t in checked:
+        t.grad = None
+    out.backward(direction)
+
+    def projected():
+        with no_grad():
+            value = fn(*inputs)
+        return float(np.sum(np.asarray(value.data, dtype=np.float64) * direction))
+
+    for position, t in checked:
+        analytic = np.zeros(t.shape) if t.grad is None else np.asarray(t.grad, dtype=np.float64)
+        numeric = np.zeros(t.shape)
+        flat = t.data.reshape(-1)  # a view: perturbing it perturbs the input
+        for k in range(flat.size):
+            original = flat[k]
+            flat[k] = original + eps
+            plus = projected()
+            flat[k] = original - eps
+            minus = projected()
+            flat[k] = original
+            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        if error.size and error.max() > 0:
+            worst = np.unravel_index(np.argmax(error), t.shape)
+            raise GradcheckError(
+                f"gradcheck: {_label(position, t)} of shape {t.shape}: at index {tuple(int(i) for i in worst)} "
+                f"the analytic gradient is {analytic[worst]:.8g} but central differences give {numeric[worst]:.8g} "
+                f"(output {out.op or 'leaf'} of shape {out.shape})"
+            )
+    return True

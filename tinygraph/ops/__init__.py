@@ -1,0 +1,8 @@
+"""Every op, as a function of Tensors (or arrays)."""
+from .activation import exp, log, log_softmax, relu, sigmoid, softmax, tanh
+from .arithmetic import add, div, matmul, mul, neg, pow, sub
+from .conv import convolve, correlate
+from .loss import cross_entropy, mse
+from .pool import avgpool, maxpool
+from .reduce import max, mean, sum
+from .shape import flatten, getitem, pad, reshape, transpose

@@ -1,0 +1,140 @@
+"""Elementwise arithmetic and matrix products."""
+import numpy as np
+
+from ..tensor import Tensor
+from .function import Function, apply, unbroadcast
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, exponent):
+        ctx.save_for_backward(a)
+        return a**exponent
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        e = ctx.exponent
+        if e == 0:
+            return np.zeros_like(grad)
+        return grad * (e * a ** (e - 1))
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad / b
+        return (grad_a if need_a else None), (-grad_a * (a / b) if need_b else None)
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError("matmul needs at least one axis on both operands; use * for scalars")
+        if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
+            raise ValueError(f"shapes {a.shape} and {b.shape} do not align: {a.shape[-1]} (last axis of the first) "
+                             f"!= {b.shape[0 if b.ndim == 1 else -2]} ({'first' if b.ndim == 1 else 'second-last'} "
+                             f"axis of the second)")
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        # Vectors act as a row (first operand) or a column (second), as in np.matmul.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = grad.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if need_b:
+            grad_b = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+        return grad_a, grad_b
+
+
+def add(a, b):
+    """a + b with broadcasting; gradient: g to each input, summed over broadcast axes."""
+    return apply(Add, a, b)
+
+
+def sub(a, b):
+    """a - b, composed as a + (-b)."""
+    return add(a, neg(b))
+
+
+def mul(a, b):
+    """a * b with broadcasting; gradient: g*b to a, g*a to b."""
+    return apply(Mul, a, b)
+
+
+def div(a, b):
+    """a / b with broadcasting; gradient: g/b to a, -g*a/b**2 to b."""
+    return apply(Div, a, b)
+
+
+def neg(a):
+    """-a; gradient: -g."""
+    return apply(Neg, a)
+
+
+def pow(a, exponent):
+    """a ** exponent; gradient: g * e * a**(e-1) for a number e, and through exp(e * log(a)) for a Tensor e."""
+    if isinstance(exponent, Tensor):
+        from .activation import exp, log
+
+        return exp(mul(exponent, log(a)))
+    try:
+        exponent = float(exponent)
+    except (TypeError, ValueError):
+        raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(exponent).__name__}") from None
+    if exponent.is_integer():
+        exponent = int(exponent)
+    return apply(Pow, a, exponent=exponent)
+
+
+def matmul(a, b):
+    """a @ b, batched over leading axes; gradient: g @ b.T to a, a.T @ g to b."""
+    return apply(MatMul, a, b)

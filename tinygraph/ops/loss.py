@@ -1,0 +1,75 @@
+"""Losses that reduce a prediction and a target to one number."""
+import numpy as np
+
+from ..tensor import Tensor
+from .function import Function, apply
+
+
+class CrossEntropy(Function):
+    """Fused log-softmax and negative log-likelihood, for stability with large logits."""
+
+    name = "cross_entropy"
+
+    @staticmethod
+    def forward(ctx, logits, target):
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        n = log_probs.shape[0]
+        if target.ndim == 1:
+            picked = log_probs[np.arange(n), target]
+        else:
+            picked = (target * log_probs).sum(axis=-1)
+        ctx.save_for_backward(log_probs, target)
+        return np.asarray(-picked.mean(), dtype=logits.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        log_probs, target = ctx.saved_tensors
+        n = log_probs.shape[0]
+        d = np.exp(log_probs)
+        if target.ndim == 1:
+            d[np.arange(n), target] -= 1
+        else:
+            d -= target
+        return d * (grad / n), None
+
+
+def mse(pred, target):
+    """Mean of (pred - target)**2 over every element; gradient: 2 (pred - target) / size."""
+    pred_shape, target_shape = np.shape(pred.data if isinstance(pred, Tensor) else pred), np.shape(
+        target.data if isinstance(target, Tensor) else target
+    )
+    if pred_shape != target_shape:
+        raise ValueError(f"mse: pred has shape {pred_shape} but target has shape {target_shape}; they must match")
+    pred = pred if isinstance(pred, Tensor) else Tensor(pred)
+    return ((pred - target) ** 2).mean()
+
+
+def cross_entropy(logits, target):
+    """Mean over the batch of -log softmax(logits)[label]; target as integer labels (N,) or one-hot (N, C).
+
+    Gradient: (softmax(logits) - one_hot(target)) / N.
+    """
+    logits = logits if isinstance(logits, Tensor) else Tensor(logits)
+    target_data = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if logits.ndim == 1:
+        logits = logits.reshape(1, -1)
+        target_data = target_data.reshape(1, -1) if target_data.ndim == 1 and target_data.size > 1 else target_data.reshape(-1)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
+    n, classes = logits.shape
+    if target_data.ndim == 1:
+        if target_data.dtype.kind not in "iu":
+            raise TypeError(f"cross_entropy: integer labels expected for a target of shape {target_data.shape}, "
+                            f"got dtype {target_data.dtype}")
+        if target_data.shape[0] != n:
+            raise ValueError(f"cross_entropy: {n} rows of logits {logits.shape} but {target_data.shape[0]} labels")
+        if n and (target_data.min() < 0 or target_data.max() >= classes):
+            raise ValueError(f"cross_entropy: labels must lie in [0, {classes}), got values from "
+                             f"{target_data.min()} to {target_data.max()}")
+    elif target_data.shape == logits.shape:
+        target_data = target_data.astype(logits.dtype, copy=False)
+    else:
+        raise ValueError(f"cross_entropy: target of shape {target_data.shape} fits neither labels ({n},) "
+                         f"nor one-hot {logits.shape}")
+    return apply(CrossEntropy, logits, Tensor._wrap(target_data, False, None))

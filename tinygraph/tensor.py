@@ -1,0 +1,283 @@
+"""Tensor: an ndarray that records the ops applied to it, and `backward()`, the reverse-mode traversal."""
+import numpy as np
+
+from . import grad_mode
+
+
+def _as_array(data):
+    """Float data becomes float32 unless it is float64; integer and bool data stay as they are."""
+    array = np.asarray(data)
+    if array.dtype.kind == "f":
+        if array.dtype != np.float64 and array.dtype != np.float32:
+            array = array.astype(np.float32)
+    elif array.dtype.kind not in "biu":
+        raise TypeError(f"Tensor: data of dtype {array.dtype} is not supported; use float, integer or bool data")
+    return array
+
+
+class Tensor:
+    """An n-dimensional array with an optional gradient and a link to the op that made it."""
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_retains_grad", "__weakref__")
+    # NumPy defers to Tensor's reflected operators, so `ndarray + Tensor` records the op.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, name=None, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        array = _as_array(data) if dtype is None else np.asarray(data, dtype=dtype)
+        self.data = array
+        self.grad = None
+        self.requires_grad = False
+        self.name = name
+        self._ctx = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, array, requires_grad, ctx):
+        """The engine's constructor: no conversion or checks, since ops already return proper arrays."""
+        t = object.__new__(cls)
+        t.data = array
+        t.grad = None
+        t.requires_grad = requires_grad
+        t.name = None
+        t._ctx = ctx
+        t._retains_grad = False
+        return t
+
+    # ----- array-like properties -------------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    is_leaf = property(lambda self: self._ctx is None)
+    op = property(lambda self: None if self._ctx is None else self._ctx.op.name)
+
+    def numpy(self):
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only a single-element tensor converts to a Python scalar, got shape {self.shape}")
+        return self.data.item()
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __repr__(self):
+        parts = [f"shape={self.shape}", f"dtype={self.dtype}"]
+        if self.name:
+            parts.insert(0, f"name={self.name!r}")
+        if self._ctx is not None:
+            parts.append(f"op={self._ctx.op.name}")
+        elif self.requires_grad:
+            parts.append("requires_grad=True")
+        return f"Tensor({', '.join(parts)})"
+
+    # ----- gradient state --------------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad: only float tensors can require grad, got dtype {self.data.dtype} "
+                f"with shape {self.shape}"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf tensor after `backward()` (leaves always keep theirs)."""
+        self._retains_grad = True
+        return self
+
+    def zero_grad(self):
+        self.grad = None
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor._wrap(self.data, False, None)
+
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) · grad into `.grad` of every leaf that requires grad."""
+        engine.backward(self, grad, retain_graph)
+
+    # ----- operators ---------------------------------------------------------------------------------------
+    def _operand(self, other):
+        """A non-Tensor operand takes this tensor's float dtype, so a Python float never upcasts float32."""
+        if isinstance(other, Tensor):
+            return other
+        array = np.asarray(other)
+        if self.data.dtype.kind == "f" and array.dtype.kind in "biuf" and array.dtype != self.data.dtype:
+            array = array.astype(self.data.dtype)
+        return Tensor._wrap(_as_array(array), False, None)
+
+    def __add__(self, other):
+        return ops.add(self, self._operand(other))
+
+    def __radd__(self, other):
+        return ops.add(self._operand(other), self)
+
+    def __sub__(self, other):
+        return ops.sub(self, self._operand(other))
+
+    def __rsub__(self, other):
+        return ops.sub(self._operand(other), self)
+
+    def __mul__(self, other):
+        return ops.mul(self, self._operand(other))
+
+    def __rmul__(self, other):
+        return ops.mul(self._operand(other), self)
+
+    def __truediv__(self, other):
+        return ops.div(self, self._operand(other))
+
+    def __rtruediv__(self, other):
+        return ops.div(self._operand(other), self)
+
+    def __pow__(self, exponent):
+        return ops.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return ops.pow(self._operand(base), self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, self._operand(other))
+
+    def __rmatmul__(self, other):
+        return ops.matmul(self._operand(other), self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    # Comparisons give bool tensors with no gradient.
+    def _compare(self, other, fn):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(fn(self.data, other), False, None)
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    __hash__ = object.__hash__
+
+    # ----- methods that mirror tinygraph.<name> ------------------------------------------------------------
+    def add(self, other):
+        return self + other
+
+    def sub(self, other):
+        return self - other
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def neg(self):
+        return ops.neg(self)
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def matmul(self, other):
+        return self @ other
+
+    def sum(self, axis=None, keepdims=False):
+        return ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.max(self, axis=axis, keepdims=keepdims)
+
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def softmax(self, axis=-1):
+        return ops.softmax(self, axis=axis)
+
+    def log_softmax(self, axis=-1):
+        return ops.log_softmax(self, axis=axis)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape)
+
+    def flatten(self, start_axis=0):
+        return ops.flatten(self, start_axis=start_axis)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.transpose(self, axes or None)
+
+    @property
+    def T(self):
+        return ops.transpose(self, None)
+
+    def pad(self, pad_width, value=0.0):
+        return ops.pad(self, pad_width, value=value)
+
+    def mse(self, target):
+        return ops.mse(self, target)
+
+    def cross_entropy(self, target):
+        return ops.cross_entropy(self, target)
+
+    def correlate(self, w, b=None, stride=1, padding=0):
+        return ops.correlate(self, w, b, stride=stride, padding=padding)
+
+    def convolve(self, w, b=None, stride=1, padding=0):
+        return ops.convolve(self, w, b, stride=stride, padding=padding)
+
+    def maxpool(self, pool_shape=(2, 2), stride=2):
+        return ops.maxpool(self, pool_shape=pool_shape, stride=stride)
+
+    def avgpool(self, pool_shape=(2, 2), stride=2):
+        return ops.avgpool(self, pool_shape=pool_shape, stride=stride)
+
+
+from . import engine, ops  # noqa: E402  (both build Tensors, so they import this module first)

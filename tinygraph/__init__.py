@@ -7,5 +7,9 @@ from .ops import (
     maxpool, mean, mse, mul, neg, pad, pow, relu, reshape, sigmoid, softmax, sub, sum, tanh, transpose,
 )
 
+from . import datasets, layers
+from .network import Network
+from .optim import SGD, Adam
+
 __version__ = "0.1.0"
 

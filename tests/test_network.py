@@ -1,0 +1,214 @@
+"""Network: chaining, training, prediction, files, and its errors."""
+import os
+
+import numpy as np
+import pytest
+
+import tinygraph as tg
+from tinygraph.layers import ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer, MaxPoolingLayer
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32).reshape(4, 1, 2)
+XOR_Y = np.array([[0], [1], [1], [0]], dtype=np.float32)
+
+
+def xor_network(seed=0):
+    return (
+        tg.Network(seed=seed)
+        .add(FCLayer(3)).add(ActivationLayer("tanh"))
+        .add(FCLayer(1)).add(ActivationLayer("tanh"))
+    )
+
+
+def small_cnn(seed=0):
+    return (
+        tg.Network(seed=seed)
+        .add(ConvolutionalLayer(3, (3, 3), padding=(1, 1), stride=2)).add(ActivationLayer("tanh"))
+        .add(MaxPoolingLayer((2, 2), stride=2)).add(FlattenLayer())
+        .add(FCLayer(4)).add(ActivationLayer("softmax"))
+    )
+
+
+def digits(n=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 8, 8, 1), dtype=np.float32), rng.integers(0, 4, n)
+
+
+def test_chaining_returns_the_network():
+    net = tg.Network()
+    assert net.add(FCLayer(1)) is net
+    assert net.use("mse") is net
+    assert net.fit(XOR_X, XOR_Y, epochs=1, learning_rate=0.1, verbose=0) is net
+
+
+def test_layers_get_numbered_names():
+    net = xor_network()
+    assert [layer.name for layer in net.layers] == ["FCLayer_1", "ActivationLayer_1", "FCLayer_2", "ActivationLayer_2"]
+    net.predict(XOR_X)
+    assert [p.name for p in net.parameters()] == [
+        "FCLayer_1.weights", "FCLayer_1.bias", "FCLayer_2.weights", "FCLayer_2.bias"
+    ]
+
+
+def test_xor_learns_with_mse():
+    net = xor_network().use("mse").fit(XOR_X, XOR_Y, epochs=1000, learning_rate=0.1, verbose=0)
+    assert net.history["loss"][-1] < 0.01
+    assert np.array_equal(net.predict(XOR_X).round().ravel(), XOR_Y.ravel())
+
+
+def test_fit_prints_the_tutorial_line(capsys):
+    xor_network().use("mse").fit(XOR_X, XOR_Y, epochs=2, learning_rate=0.1)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("epoch 1/2   error=") and len(lines[0].split("=")[1]) == 8
+
+
+def test_per_sample_and_batched_gradients_agree():
+    """The per-sample gradients summed equal the batch-mean gradient times the batch size."""
+    x, y = digits(6)
+    net = small_cnn().use("cross_entropy")
+    net.predict(x[:1])
+    params = net.parameters()
+    summed = [np.zeros_like(p.data, dtype=np.float64) for p in params]
+    for i in range(len(x)):
+        for p in params:
+            p.grad = None
+        net._loss(net.forward(x[i:i + 1], training=True), y[i:i + 1]).backward()
+        for total, p in zip(summed, params):
+            total += p.grad
+    for p in params:
+        p.grad = None
+    net._loss(net.forward(x, training=True), y).backward()
+    for total, p in zip(summed, params):
+        assert np.allclose(total, p.grad * len(x), rtol=1e-4, atol=1e-6)
+
+
+def test_predict_leaves_no_graph_and_returns_an_array():
+    net = small_cnn()
+    x, _ = digits(5)
+    out = net.predict(x, batch_size=2)
+    assert isinstance(out, np.ndarray) and out.shape == (5, 4)
+    assert all(p.grad is None for p in net.parameters())
+    assert not net.forward(x[:1]).requires_grad or tg.is_grad_enabled()
+    with tg.no_grad():
+        assert net.forward(x[:1])._ctx is None
+
+
+def test_validation_history_and_evaluate():
+    x, y = digits(16)
+    net = small_cnn().use("cross_entropy", optimizer="adam")
+    net.fit(x, y, epochs=3, learning_rate=0.01, batch_size=4, validation_data=(x, y), verbose=0)
+    assert len(net.history["loss"]) == 3 and len(net.history["val_accuracy"]) == 3
+    accuracy = net.evaluate(x, y)
+    assert accuracy == net.history["val_accuracy"][-1]
+    assert net.evaluate(x, tg.datasets.one_hot(y, 4)) == accuracy
+
+
+def test_summary(capsys):
+    net = small_cnn()
+    net.summary(input_shape=(8, 8, 1))
+    out = capsys.readouterr().out
+    assert "ConvolutionalLayer_1" in out and "(None, 4, 4, 3)" in out and "(None, 4)" in out
+    assert "30" in out  # 3 filters of 3x3x1 plus 3 biases
+
+
+def test_save_and_load_round_trip(tmp_path):
+    x, y = digits(8)
+    net = small_cnn().use("cross_entropy").fit(x, y, epochs=1, learning_rate=0.1, batch_size=4, verbose=0)
+    path = tmp_path / "model.npz"
+    net.save(path)
+    loaded = tg.Network.load(path)
+    assert np.array_equal(loaded.predict(x), net.predict(x))
+    assert [type(a) for a in loaded.layers] == [type(b) for b in net.layers]
+    assert loaded.loss_name == "cross_entropy"
+
+
+def test_an_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
+    x, _ = digits(2)
+    net = small_cnn()
+    net.predict(x)
+    path = tmp_path / "model.npz"
+    net.save(path)
+    before = path.read_bytes()
+
+    def broken_savez(file, **arrays):
+        file.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(KeyboardInterrupt):
+        net.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_load_refuses_corrupt_and_foreign_files(tmp_path):
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a zip file at all")
+    with pytest.raises(ValueError, match="Network.load: .*garbage.npz is not a tinygraph network file"):
+        tg.Network.load(garbage)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.ones(3))
+    with pytest.raises(ValueError, match="foreign.npz is not a tinygraph network file"):
+        tg.Network.load(foreign)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, architecture=np.array([{"format": "x"}], dtype=object))
+    with pytest.raises(ValueError, match="not a tinygraph network file"):
+        tg.Network.load(pickled)
+
+
+def test_load_checks_weight_shapes(tmp_path):
+    x, _ = digits(2)
+    net = small_cnn()
+    net.predict(x)
+    path = tmp_path / "model.npz"
+    net.save(path)
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    arrays["param_0"] = np.zeros((2, 2), dtype=np.float32)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=r"ConvolutionalLayer_1.filters should be a float array of shape \(3, 3, 3, 1\)"):
+        tg.Network.load(path)
+
+
+def test_save_refuses_an_unbuilt_network_and_custom_activations(tmp_path):
+    with pytest.raises(ValueError, match="nothing to save"):
+        small_cnn().save(tmp_path / "m.npz")
+    net = tg.Network().add(FCLayer(2)).add(ActivationLayer(lambda t: t))
+    net.predict(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="custom activation function cannot be saved"):
+        net.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists() and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: tg.Network().use("mse").fit(XOR_X, XOR_Y, 1, 0.1), ValueError, "the network has no layers"),
+        (lambda: xor_network().fit(XOR_X, XOR_Y, 1, 0.1), ValueError, "choose a loss first"),
+        (lambda: xor_network().use("hinge"), ValueError, "unknown loss 'hinge'"),
+        (lambda: xor_network().use("mse", optimizer="rmsprop"), ValueError, "unknown optimizer 'rmsprop'"),
+        (lambda: xor_network().use("mse").fit(XOR_X, XOR_Y[:3], 1, 0.1), ValueError, "x has 4 samples but y"),
+        (lambda: xor_network().use("mse").fit(XOR_X, XOR_Y, 0, 0.1), ValueError, "epochs must be a positive int"),
+        (lambda: xor_network().use("mse").fit(XOR_X, XOR_Y, 1, -1.0), ValueError,
+         "SGD: the learning rate must be a positive number, got -1.0"),
+        (lambda: xor_network().use("mse").fit(XOR_X, np.zeros((4, 3)), 1, 0.1), ValueError,
+         r"targets of shape \(4, 3\) do not match the network's output of shape \(N, 1\)"),
+        (lambda: small_cnn().use("cross_entropy").fit(*digits(4)[:1], np.array([0, 1, 2, 7]), 1, 0.1), ValueError,
+         r"labels must lie in \[0, 4\)"),
+        (lambda: xor_network().use("mse").fit(np.full((4, 1, 2), np.nan), XOR_Y, 1, 0.1), ValueError,
+         "contain NaN"),
+        (lambda: tg.Network().add("FCLayer"), TypeError, "expected a layer"),
+        (lambda: xor_network().use("mse").fit(XOR_X, XOR_Y, 1, 0.1, verbose=0).predict(np.ones((2, 5, 5))),
+         ValueError, r"FCLayer_1: built for samples of shape \(1, 2\), got a batch of shape \(2, 5, 5\)"),
+    ],
+)
+def test_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_diverging_training_stops_with_the_epoch_and_batch():
+    x = np.full((4, 1, 2), 1e3, dtype=np.float32)
+    net = tg.Network(seed=0).add(FCLayer(1)).use("mse")
+    with pytest.raises(ValueError, match=r"the loss became (inf|nan) at epoch \d+, batch \d+"):
+        net.fit(x, np.full((4, 1), 1e3, dtype=np.float32), epochs=50, learning_rate=10.0, verbose=0)

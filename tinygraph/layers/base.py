@@ -1,0 +1,114 @@
+"""The Layer base class: parameters built lazily on the first input, and the weight initialisers."""
+import numpy as np
+
+from ..tensor import Tensor
+
+INITIALIZERS = ("glorot", "he", "uniform")
+
+
+def make_rng(seed):
+    """One source of randomness from an int seed, a Generator, or None (fresh entropy)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")
+    return np.random.default_rng(seed)
+
+
+def initial_weights(rng, init, shape, fan_in, fan_out, dtype=np.float32):
+    """Glorot-uniform (Keras' default), He-uniform, or the tutorial's uniform(-0.5, 0.5)."""
+    if init == "glorot":
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+    elif init == "he":
+        limit = np.sqrt(6.0 / fan_in)
+    elif init == "uniform":
+        limit = 0.5
+    else:
+        raise ValueError(f"unknown init {init!r}; use one of {', '.join(INITIALIZERS)}")
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+def initial_bias(rng, init, shape, dtype=np.float32):
+    """Zeros for the scaled initialisers (as Keras does); the tutorial draws its biases like its weights."""
+    if init == "uniform":
+        return rng.uniform(-0.5, 0.5, size=shape).astype(dtype)
+    return np.zeros(shape, dtype=dtype)
+
+
+def check_init(layer, init):
+    if init not in INITIALIZERS:
+        raise ValueError(f"{layer}: unknown init {init!r}; use one of {', '.join(INITIALIZERS)}")
+    return init
+
+
+def positive_pair(layer, what, value):
+    """An int or a pair of ints, each at least 1, as a pair."""
+    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
+        raise ValueError(f"{layer}: {what} must be a positive int or a pair of positive ints, got {value!r}")
+    return tuple(int(v) for v in pair)
+
+
+class Layer:
+    """A step of a network: holds parameters (Tensors with requires_grad) and composes ops in `forward`."""
+
+    def __init__(self, seed=None):
+        self.name = type(self).__name__
+        self.input_shape = None
+        self.built = False
+        self._seed = seed
+        self._params = {}
+
+    # ----- to override -------------------------------------------------------------------------------------
+    def build(self, input_shape, rng):
+        """Create the parameters for one sample of shape `input_shape` (no batch axis)."""
+
+    def forward(self, x, training=False):
+        raise NotImplementedError
+
+    def get_config(self):
+        """The constructor's arguments, JSON-serialisable, so that `type(self)(**config)` makes the same layer."""
+        return {}
+
+    # ----- shared behaviour --------------------------------------------------------------------------------
+    def __call__(self, x, training=False, rng=None):
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        if not self.built:
+            if x.ndim < 1:
+                raise ValueError(f"{self.name}: expected a batch of samples, got a scalar")
+            self.input_shape = tuple(x.shape[1:])
+            self.build(self.input_shape, make_rng(self._seed) if self._seed is not None or rng is None else rng)
+            self.built = True
+        elif tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(
+                f"{self.name}: built for samples of shape {self.input_shape}, got a batch of shape {x.shape}"
+            )
+        return self.forward(x, training)
+
+    def add_parameter(self, key, array):
+        tensor = Tensor(array, requires_grad=True, name=f"{self.name}.{key}")
+        self._params[key] = tensor
+        return tensor
+
+    def parameters(self):
+        return list(self._params.values())
+
+    def named_parameters(self):
+        return dict(self._params)
+
+    def rename(self, name):
+        self.name = name
+        for key, tensor in self._params.items():
+            tensor.name = f"{name}.{key}"
+
+    def output_shape(self, input_shape):
+        """The shape of one output sample for one input sample of `input_shape` (computed on zeros, no graph)."""
+        from ..grad_mode import no_grad
+
+        with no_grad():
+            return tuple(self(np.zeros((1,) + tuple(input_shape), dtype=np.float32)).shape[1:])
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,47 @@
+"""The convolutional layer (a correlation, as in the tutorial and Keras)."""
+import numpy as np
+
+from .. import ops
+from .base import Layer, check_init, initial_bias, initial_weights, positive_pair
+
+
+class ConvolutionalLayer(Layer):
+    """y = correlate(x, filters, bias, stride, padding) on channels-last batches (N, H, W, C)."""
+
+    def __init__(self, filters_count, filter_shape, padding=(0, 0), stride=1, init="glorot", seed=None):
+        super().__init__(seed)
+        if not isinstance(filters_count, int) or filters_count < 1:
+            raise ValueError(f"ConvolutionalLayer: filters_count must be a positive int, got {filters_count!r}")
+        self.filters_count = filters_count
+        self.filter_shape = positive_pair("ConvolutionalLayer", "filter_shape", filter_shape)
+        self.padding = padding if isinstance(padding, str) or np.ndim(padding) == 0 else tuple(padding)
+        self.stride = positive_pair("ConvolutionalLayer", "stride", stride)
+        self.init = check_init("ConvolutionalLayer", init)
+        self.filters = self.bias = None
+
+    def build(self, input_shape, rng):
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"{self.name}: expects batches of shape (N, H, W, C), got samples of shape {input_shape}"
+            )
+        kh, kw = self.filter_shape
+        channels = input_shape[-1]
+        shape = (self.filters_count, kh, kw, channels)
+        self.filters = self.add_parameter(
+            "filters", initial_weights(rng, self.init, shape, kh * kw * channels, kh * kw * self.filters_count)
+        )
+        self.bias = self.add_parameter("bias", initial_bias(rng, self.init, (self.filters_count,)))
+
+    def forward(self, x, training=False):
+        if x.ndim != 4:
+            raise ValueError(f"{self.name}: expects a batch of shape (N, H, W, C), got {x.shape}")
+        return ops.correlate(x, self.filters, self.bias, stride=self.stride, padding=self.padding)
+
+    def get_config(self):
+        return {
+            "filters_count": self.filters_count,
+            "filter_shape": list(self.filter_shape),
+            "padding": self.padding if np.ndim(self.padding) == 0 else [int(p) for p in self.padding],
+            "stride": list(self.stride),
+            "init": self.init,
+        }

@@ -1,0 +1,31 @@
+"""The fully connected layer."""
+from .base import Layer, check_init, initial_bias, initial_weights
+
+
+class FCLayer(Layer):
+    """y = flatten(x) @ weights + bias, with every axis but the batch axis flattened."""
+
+    def __init__(self, output_size, init="glorot", seed=None):
+        super().__init__(seed)
+        if not isinstance(output_size, int) or output_size < 1:
+            raise ValueError(f"FCLayer: output_size must be a positive int, got {output_size!r}")
+        self.output_size = output_size
+        self.init = check_init("FCLayer", init)
+        self.weights = self.bias = None
+
+    def build(self, input_shape, rng):
+        fan_in = 1
+        for n in input_shape:
+            fan_in *= n
+        self.weights = self.add_parameter(
+            "weights", initial_weights(rng, self.init, (fan_in, self.output_size), fan_in, self.output_size)
+        )
+        self.bias = self.add_parameter("bias", initial_bias(rng, self.init, (self.output_size,)))
+
+    def forward(self, x, training=False):
+        if x.ndim != 2:
+            x = x.reshape(x.shape[0], -1)
+        return x @ self.weights + self.bias
+
+    def get_config(self):
+        return {"output_size": self.output_size, "init": self.init}

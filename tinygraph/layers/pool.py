@@ -1,0 +1,32 @@
+"""Max and average pooling layers."""
+from .. import ops
+from .base import Layer, positive_pair
+
+
+class _PoolingLayer(Layer):
+    pool = None
+
+    def __init__(self, pool_shape=(2, 2), stride=2):
+        super().__init__()
+        self.pool_shape = positive_pair(type(self).__name__, "pool_shape", pool_shape)
+        self.stride = positive_pair(type(self).__name__, "stride", stride)
+
+    def forward(self, x, training=False):
+        if x.ndim != 4:
+            raise ValueError(f"{self.name}: expects a batch of shape (N, H, W, C), got {x.shape}")
+        return type(self).pool(x, pool_shape=self.pool_shape, stride=self.stride)
+
+    def get_config(self):
+        return {"pool_shape": list(self.pool_shape), "stride": list(self.stride)}
+
+
+class MaxPoolingLayer(_PoolingLayer):
+    """The maximum of each window; the gradient goes to one element per window."""
+
+    pool = staticmethod(ops.maxpool)
+
+
+class AveragePoolingLayer(_PoolingLayer):
+    """The mean of each window."""
+
+    pool = staticmethod(ops.avgpool)

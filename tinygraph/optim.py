@@ -1,0 +1,109 @@
+"""Optimizers: the only code that changes a parameter's data, always in place."""
+import numpy as np
+
+
+class Optimizer:
+    def __init__(self, parameters, lr):
+        self.parameters = list(parameters)
+        if not self.parameters:
+            raise ValueError(f"{type(self).__name__}: no parameters to optimize")
+        for p in self.parameters:
+            if not p.requires_grad:
+                raise ValueError(f"{type(self).__name__}: parameter {p.name or p.shape} does not require grad")
+        self.lr = lr
+
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        if not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{type(self).__name__}: the learning rate must be a positive number, got {value!r}")
+        self._lr = float(value)
+
+    def zero_grad(self):
+        for p in self.parameters:
+            p.grad = None
+
+    def step(self):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """p -= lr * g, or with momentum: v = momentum * v + g; p -= lr * v."""
+
+    def __init__(self, parameters, lr=0.01, momentum=0.0):
+        super().__init__(parameters, lr)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = momentum
+        self._velocity = [None] * len(self.parameters)
+
+    def step(self):
+        for i, p in enumerate(self.parameters):
+            if p.grad is None:
+                continue
+            g = p.grad
+            if self.momentum:
+                v = self._velocity[i]
+                if v is None:
+                    v = self._velocity[i] = np.array(g, dtype=p.data.dtype)
+                else:
+                    v *= self.momentum
+                    v += g
+                g = v
+            # The scalar takes the parameter's dtype, so a float32 update stays float32 and in place.
+            p.data -= p.data.dtype.type(self.lr) * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba): moving averages of g and g**2, bias-corrected, scale each step."""
+
+    def __init__(self, parameters, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(parameters, lr)
+        beta1, beta2 = betas
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
+            raise ValueError(f"Adam: betas must lie in [0, 1), got {betas!r}")
+        if eps <= 0:
+            raise ValueError(f"Adam: eps must be positive, got {eps!r}")
+        self.betas, self.eps = (float(beta1), float(beta2)), float(eps)
+        self._m = [np.zeros_like(p.data) for p in self.parameters]
+        self._v = [np.zeros_like(p.data) for p in self.parameters]
+        self._t = 0
+
+    def step(self):
+        self._t += 1
+        beta1, beta2 = self.betas
+        # The same arithmetic as torch.optim.Adam: lr * m_hat / (sqrt(v_hat) + eps).
+        step_size = self.lr / (1 - beta1**self._t)
+        root_correction = np.sqrt(1 - beta2**self._t)
+        for p, m, v in zip(self.parameters, self._m, self._v):
+            if p.grad is None:
+                continue
+            g = p.grad
+            dtype = p.data.dtype.type
+            m *= dtype(beta1)
+            m += dtype(1 - beta1) * g
+            v *= dtype(beta2)
+            v += dtype(1 - beta2) * (g * g)
+            denominator = np.sqrt(v)
+            denominator *= dtype(1 / root_correction)
+            denominator += dtype(self.eps)
+            p.data -= dtype(step_size) * m / denominator
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def make_optimizer(spec, parameters, lr=None):
+    """An optimizer from a name ("sgd", "adam"), a class, or None (plain SGD)."""
+    if spec is None:
+        spec = "sgd"
+    if isinstance(spec, str):
+        if spec.lower() not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {spec!r}; use one of {', '.join(OPTIMIZERS)} or an Optimizer")
+        spec = OPTIMIZERS[spec.lower()]
+    if isinstance(spec, type) and issubclass(spec, Optimizer):
+        return spec(parameters) if lr is None else spec(parameters, lr=lr)
+    raise TypeError(f"optimizer must be a name ({', '.join(OPTIMIZERS)}) or an Optimizer class, got {spec!r}")

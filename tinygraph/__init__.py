@@ -10,6 +10,7 @@ from .ops import (
 from . import datasets, layers
 from .network import Network
 from .optim import SGD, Adam
+from .viz import draw_graph, save_graph
 
 __version__ = "0.1.0"
 

@@ -39,12 +39,16 @@ def _initial_gradient(root, grad):
     return grad
 
 
-def _accumulate(tensor, grad):
+def _accumulate(tensor, grad, stored):
     if tensor.grad is not None:
         tensor.grad = tensor.grad + grad
     else:
-        # A broadcast view is read-only; a stored gradient is the user's to change.
-        tensor.grad = grad if grad.flags.writeable else grad.copy()
+        # A stored gradient is the user's to change, so it must be its own writeable array: a broadcast view is
+        # read-only, a view shares memory, and add hands one array to both of its inputs.
+        if not (grad.flags.writeable and grad.flags.owndata) or id(grad) in stored:
+            grad = grad.copy()
+        tensor.grad = grad
+    stored.add(id(tensor.grad))
 
 
 def backward(root, grad=None, retain_graph=False):
@@ -54,12 +58,13 @@ def backward(root, grad=None, retain_graph=False):
             f"backward: the tensor of shape {root.shape} does not require grad; set requires_grad=True on an input"
         )
     pending = {id(root): _initial_gradient(root, grad)}
+    stored = set()
     for node in reversed(topological_order(root)):
         g = pending.pop(id(node), None)
         ctx = node._ctx
         if ctx is None or node._retains_grad:
             if g is not None:
-                _accumulate(node, g)
+                _accumulate(node, g, stored)
             if ctx is None:
                 continue
         if g is None:

@@ -73,6 +73,10 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __iter__(self):
+        # Explicit, since the fallback through __getitem__ would stop only on an IndexError, which apply rewraps.
+        return (self[i] for i in range(len(self)))
+
     def __repr__(self):
         parts = [f"shape={self.shape}", f"dtype={self.dtype}"]
         if self.name:
@@ -189,6 +193,10 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __bool__(self):
+        # Without this, truth would fall back to __len__ and `Tensor([5.0]) == 0` would count as true.
+        return bool(self.data)
+
     # ----- methods that mirror tinygraph.<name> ------------------------------------------------------------
     def add(self, other):
         return self + other
@@ -250,9 +258,9 @@ class Tensor:
         return ops.flatten(self, start_axis=start_axis)
 
     def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return ops.transpose(self, axes or None)
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]  # t.transpose(None) and t.transpose((1, 0)), as in NumPy
+        return ops.transpose(self, tuple(axes) if axes else None)
 
     @property
     def T(self):

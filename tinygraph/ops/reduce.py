@@ -64,16 +64,17 @@ class Max(Function):
         return np.moveaxis(out, range(x.ndim - len(axes), x.ndim), axes)
 
 
-def _reduce(op, x, axis, keepdims):
-    from ..tensor import Tensor
-
-    ndim = x.ndim if isinstance(x, Tensor) else np.ndim(x)
+def _checked_axes(name, x, axis):
+    """normalize_axes, with an error that names the op and the input shape."""
+    shape = tuple(np.shape(x))
     try:
-        axes = normalize_axes(axis, ndim)
+        return normalize_axes(axis, len(shape))
     except (TypeError, ValueError) as err:
-        shape = x.shape if isinstance(x, Tensor) else np.shape(x)
-        raise type(err)(f"{op.name}: {err} (input shape {shape})") from None
-    return apply(op, x, axis=axes, keepdims=bool(keepdims))
+        raise type(err)(f"{name}: {err} (input shape {shape})") from None
+
+
+def _reduce(op, x, axis, keepdims):
+    return apply(op, x, axis=_checked_axes(op.name, x, axis), keepdims=bool(keepdims))
 
 
 def sum(x, axis=None, keepdims=False):
@@ -83,10 +84,9 @@ def sum(x, axis=None, keepdims=False):
 
 def mean(x, axis=None, keepdims=False):
     """Mean over `axis`, composed as sum times 1/count."""
-    total = sum(x, axis, keepdims)
-    shape = x.shape
-    count = int(np.prod([shape[ax] for ax in normalize_axes(axis, len(shape))]))
-    return total * (1.0 / (count or 1))
+    axes = _checked_axes("mean", x, axis)  # checked here so that an error names mean, not sum
+    count = int(np.prod([np.shape(x)[ax] for ax in axes]))
+    return sum(x, axes, keepdims) * (1.0 / (count or 1))
 
 
 def max(x, axis=None, keepdims=False):

@@ -5,10 +5,14 @@ from . import grad_mode
 
 
 def _as_array(data):
-    """Float data becomes float32 unless it is float64; integer and bool data stay as they are."""
+    """Float data becomes float32 unless it is a float64 array; integer and bool data stay as they are.
+
+    Python floats and lists of them become float32, as in PyTorch: only an explicit float64 array keeps float64.
+    """
     array = np.asarray(data)
     if array.dtype.kind == "f":
-        if array.dtype != np.float64 and array.dtype != np.float32:
+        explicit64 = array.dtype == np.float64 and isinstance(data, (np.ndarray, np.generic))
+        if array.dtype != np.float32 and not explicit64:
             array = array.astype(np.float32)
     elif array.dtype.kind not in "biu":
         raise TypeError(f"Tensor: data of dtype {array.dtype} is not supported; use float, integer or bool data")

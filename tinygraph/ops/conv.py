@@ -1,9 +1,166 @@
-"""Correlation and convolution (placeholder until the convolution work lands)."""
+"""Correlation and convolution of channels-last images, with stride and padding.
+
+The forward and the filter gradient are one matrix product each over the im2col matrix of the windows; the
+input gradient is a matrix product followed by the compiled col2im (`conv_backward.scatter_windows`).
+"""
+import warnings
+
+import numpy as np
+
+from .function import Function, apply
+from .shape import getitem
+from .windows import as_pair, output_size, sliding_windows
+
+try:
+    from .conv_backward import scatter_windows
+
+    BACKEND = "compiled"
+except ImportError:  # no compiler on this machine: the same results, more slowly
+    from .conv_reference import scatter_windows
+
+    BACKEND = "numpy"
+    warnings.warn(
+        "tinygraph: the compiled kernel tinygraph.ops.conv_backward is not built, so convolution and pooling "
+        "gradients use the slower NumPy reference; build it with `pip install -e .`",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+_PADDING_FORMS = 'an int, (rows, cols), "valid" or "same"'
+_FLIP = (slice(None), slice(None, None, -1), slice(None, None, -1), slice(None))
+
+
+def pad_spatial(x, padding):
+    """x (N, H, W, C) with zeros around its rows and columns; `padding` is (top, bottom, left, right)."""
+    top, bottom, left, right = padding
+    if not (top or bottom or left or right):
+        return x
+    n, h, w, c = x.shape
+    # Cheaper than np.pad, whose generality costs more than a small convolution.
+    out = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
+    out[:, top : top + h, left : left + w] = x
+    return out
+
+
+class Correlate(Function):
+    """y[n,i,j,f] = Σ_abc x_pad[n, i*sh+a, j*sw+b, c] · w[f,a,b,c] + b[f];
+    gradients: dw = gᵀ · windows(x), db = Σ_nij g, dx = col2im(g · w) cropped to x."""
+
+    @staticmethod
+    def forward(ctx, x, w, b=None, *, stride, padding):
+        single = x.ndim == 3
+        if single:
+            x = x[None]
+        sh, sw = stride
+        n_filters, kh, kw, _ = w.shape
+        padded = pad_spatial(x, padding)
+        windows = sliding_windows(padded, kh, kw, sh, sw)
+        n, ho, wo = windows.shape[:3]
+        cols = windows.reshape(n * ho * wo, -1)  # the one copy: the im2col matrix
+        out = cols @ w.reshape(n_filters, -1).T
+        if b is not None:
+            out = np.add(out, b, out=out) if np.result_type(out, b) == out.dtype else out + b
+        ctx.save_for_backward(cols, w)
+        ctx.geometry = (x.shape, padded.shape, single)
+        out = out.reshape(n, ho, wo, n_filters)
+        return out[0] if single else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        cols, w = ctx.saved_tensors
+        x_shape, padded_shape, single = ctx.geometry
+        n_filters = w.shape[0]
+        g = grad.reshape(-1, n_filters)
+        needs = ctx.needs_input_grad
+        dx = _input_gradient(g, w, x_shape, padded_shape, ctx.stride, ctx.padding) if needs[0] else None
+        if single and dx is not None:
+            dx = dx[0]
+        dw = (g.T @ cols).reshape(w.shape) if needs[1] else None
+        if len(needs) == 2:
+            return dx, dw
+        # A matrix-vector product: BLAS sums a few long columns far faster than a NumPy reduction does.
+        db = np.ones(g.shape[0], g.dtype) @ g if needs[2] else None
+        return dx, dw, db
+
+
+def _input_gradient(g, w, x_shape, padded_shape, stride, padding):
+    """col2im(g · w): every window's gradient added back where the window was cut, then the padding cropped."""
+    n, h, wd, c = x_shape
+    ho, wo = output_size(padded_shape[1], w.shape[1], stride[0]), output_size(padded_shape[2], w.shape[2], stride[1])
+    window_grads = (g @ w.reshape(w.shape[0], -1)).reshape(n, ho, wo, w.shape[1], w.shape[2], c)
+    out = np.zeros(padded_shape, dtype=window_grads.dtype)
+    scatter_windows(window_grads, out, stride[0], stride[1])
+    top, _, left, _ = padding
+    return out[:, top : top + h, left : left + wd]
+
+
+def _parse_padding(padding, kernel, stride, op, shapes):
+    """`padding` as (top, bottom, left, right) from an int, (rows, cols), "valid" or "same"."""
+    if type(padding) is int and padding >= 0:
+        return (padding,) * 4
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0, 0, 0)
+        if mode != "same":
+            raise ValueError(f"{op}: padding must be {_PADDING_FORMS}, got {padding!r} ({shapes})")
+        if stride != (1, 1):
+            raise ValueError(f'{op}: padding "same" needs stride 1, got stride {stride} ({shapes})')
+        # Total padding k-1 keeps the size; an odd remainder goes below and to the right, as TensorFlow puts it.
+        (kh, kw) = kernel
+        return ((kh - 1) // 2, kh // 2, (kw - 1) // 2, kw // 2)
+    pair = (padding, padding) if np.ndim(padding) == 0 else tuple(padding)
+    if len(pair) != 2 or not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pair):
+        raise ValueError(f"{op}: padding must be {_PADDING_FORMS}, got {padding!r} ({shapes})")
+    rows, cols = int(pair[0]), int(pair[1])
+    if rows < 0 or cols < 0:
+        raise ValueError(f"{op}: padding must not be negative, got {padding!r} ({shapes})")
+    return (rows, rows, cols, cols)
+
+
+def _check(op, x, w, b, stride, padding):
+    """Validate shapes and arguments before the op runs; returns (stride, padding) in their stored form."""
+    x_shape, w_shape = np.shape(x), np.shape(w)
+    shapes = f"x {x_shape}, w {w_shape}" + ("" if b is None else f", b {np.shape(b)}")
+    if len(x_shape) not in (3, 4):
+        raise ValueError(f"{op}: x must be (N, H, W, C) or one (H, W, C) sample ({shapes})")
+    if len(w_shape) != 4:
+        raise ValueError(f"{op}: w must be (filters, kh, kw, C) ({shapes})")
+    if x_shape[-1] != w_shape[3]:
+        raise ValueError(f"{op}: x has {x_shape[-1]} channels but w expects {w_shape[3]} ({shapes})")
+    if b is not None and np.shape(b) != (w_shape[0],):
+        raise ValueError(f"{op}: b must have shape ({w_shape[0]},), one value per filter ({shapes})")
+    try:
+        stride = as_pair(stride, "stride", op)
+    except ValueError as err:
+        raise ValueError(f"{err} ({shapes})") from None
+    pads = _parse_padding(padding, w_shape[1:3], stride, op, shapes)
+    rows, cols = x_shape[-3] + pads[0] + pads[1], x_shape[-2] + pads[2] + pads[3]
+    if w_shape[1] > rows or w_shape[2] > cols or w_shape[1] < 1 or w_shape[2] < 1:
+        raise ValueError(
+            f"{op}: the {w_shape[1]}x{w_shape[2]} kernel does not fit the padded {rows}x{cols} input ({shapes})"
+        )
+    return stride, pads
+
+
+def _correlate(x, w, b, stride, padding):
+    if b is None:
+        return apply(Correlate, x, w, stride=stride, padding=padding)
+    return apply(Correlate, x, w, b, stride=stride, padding=padding)
 
 
 def correlate(x, w, b=None, stride=1, padding=0):
-    raise NotImplementedError("correlate")
+    """Cross-correlation (a Keras Conv2D): x (N, H, W, C) or (H, W, C), w (F, kh, kw, C), b (F,) -> (N, Ho, Wo, F).
+
+    Ho = (H + pad_top + pad_bottom - kh) // sh + 1. `stride` is an int or (sh, sw); `padding` an int, (rows, cols),
+    "valid" or "same" (stride 1 only; an even kernel gets its extra row/column below/right, as in TensorFlow).
+    Gradient: dx = col2im(g · w), dw = gᵀ · windows(x), db = Σ g.
+    """
+    stride, pads = _check("correlate", x, w, b, stride, padding)
+    return _correlate(x, w, b, stride, pads)
 
 
 def convolve(x, w, b=None, stride=1, padding=0):
-    raise NotImplementedError("convolve")
+    """True convolution: `correlate` with each filter rotated 180° in (kh, kw); gradients flow through the flip."""
+    stride, pads = _check("convolve", x, w, b, stride, padding)
+    return _correlate(x, getitem(w, _FLIP), b, stride, pads)

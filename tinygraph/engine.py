@@ -6,22 +6,20 @@ from .ops.function import unbroadcast
 
 def topological_order(root):
     """Every tensor that `root` depends on and that requires grad, each after its inputs (an explicit stack)."""
-    order, visited = [], set()
-    stack = [(root, False)]
+    order, visited = [], {id(root)}
+    # Each entry is a node and an iterator over its inputs, resumed where it left off: every node is pushed once.
+    stack = [(root, iter(root._ctx.parents) if root._ctx is not None else iter(()))]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent.requires_grad and id(parent) not in visited:
+                visited.add(id(parent))
+                ctx = parent._ctx
+                stack.append((parent, iter(ctx.parents) if ctx is not None else iter(())))
+                break
+        else:
+            stack.pop()
             order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        ctx = node._ctx
-        if ctx is not None:
-            for parent in ctx.parents:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
     return order
 
 
@@ -75,20 +73,22 @@ def backward(root, grad=None, retain_graph=False):
                 f"call the first backward(retain_graph=True) to go through it twice"
             )
         input_grads = ctx.op.backward(ctx, g)
-        if not isinstance(input_grads, tuple):
+        if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for parent, needs, pg in zip(ctx.parents, ctx.needs_input_grad, input_grads):
             if pg is None or not needs:
                 continue
-            if pg.shape != parent.data.shape:
+            data = parent.data
+            if pg.shape != data.shape:
                 pg = _fit_gradient(ctx, parent, pg)
-            if pg.dtype != parent.data.dtype:
-                pg = pg.astype(parent.data.dtype)
+            if pg.dtype != data.dtype:
+                pg = pg.astype(data.dtype)
             key = id(parent)
             previous = pending.get(key)
             pending[key] = pg if previous is None else previous + pg
         if not retain_graph:
-            ctx.free()
+            ctx.saved_tensors = None
+            ctx.freed = True
 
 
 def _fit_gradient(ctx, parent, grad):

@@ -58,17 +58,22 @@ def describe_shapes(arrays):
 
 def apply(op, *inputs, **attrs):
     """Run `op` forward on the inputs' data and, when a gradient is wanted, link the result into the graph."""
-    tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
-    ctx = Context(op, tensors, attrs)
-    arrays = [t.data for t in tensors]
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+            break
+    ctx = Context(op, inputs, attrs)
+    arrays = [t.data for t in inputs]
     try:
         out = op.forward(ctx, *arrays, **attrs)
     except (ValueError, TypeError, IndexError) as err:
         kind = TypeError if isinstance(err, TypeError) else ValueError
         raise kind(f"{op.name}: {err} (input shapes {describe_shapes(arrays)})") from None
-    if grad_mode.enabled and any(t.requires_grad for t in tensors):
-        ctx.needs_input_grad = tuple(t.requires_grad for t in tensors)
-        return Tensor._wrap(out, True, ctx)
+    if grad_mode.enabled:
+        needs = tuple([t.requires_grad for t in inputs])
+        if True in needs:
+            ctx.needs_input_grad = needs
+            return Tensor._wrap(out, True, ctx)
     return Tensor._wrap(out, False, None)
 
 

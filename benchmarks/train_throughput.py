@@ -1,0 +1,627 @@
+"""Training throughput of tinygraph against PyTorch on the tutorial's and the Keras example's MNIST models.
+
+    python benchmarks/train_throughput.py [--quick] [--float64] [--rows NAME,...] [--repeats 3] [--memory]
+
+Rows: mlp-b1, mlp-b64, cnn-b1, cnn-b64, keras-b64 (a model name such as `cnn` selects all its rows). Each row trains
+the same model, from the same initial weights, on the same random data on both sides; a five-step check first
+asserts that both compute the same losses. Samples/s are medians over `--repeats` runs; ratios above 1 mean
+tinygraph is faster. Also measured: inference at batch 1000, the float GEMM peak and the Keras CNN's ceiling, and
+(full runs, or with --memory) the peak RSS of training the Keras CNN at batch 128, each side in a fresh process.
+The tables go to stdout and to benchmarks/RESULTS.md.
+"""
+import argparse
+import datetime
+import functools
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import tinygraph as tg
+from tinygraph.layers import (
+    ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer, MaxPoolingLayer,
+)
+
+RESULTS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+SAMPLE_SHAPE = (28, 28, 1)
+CLASSES = 10
+# At most one MNIST epoch per timed run (fewer with --quick): bounds the data's memory when a side is very fast.
+MAX_SAMPLES, QUICK_MAX_SAMPLES = 60_000, 20_000
+CHECK_STEPS = 5
+MEMORY_BATCH, MEMORY_STEPS = 128, 5
+
+
+# ----- tinygraph models ---------------------------------------------------------------------------------------
+def tinygraph_mlp():
+    """The tutorial's MLP: FC 100 tanh, FC 50 tanh, FC 10 tanh, softmax, MSE."""
+    net = tg.Network(seed=0)
+    for size in (100, 50, 10):
+        net.add(FCLayer(size)).add(ActivationLayer("tanh"))
+    return net.add(ActivationLayer("softmax")).use("mse")
+
+
+def tinygraph_cnn():
+    """The tutorial's CNN: conv 5@3x3 s2 p1, tanh, maxpool 2x2, flatten, FC 100/50/10 tanh, softmax, MSE."""
+    net = tg.Network(seed=0)
+    net.add(ConvolutionalLayer(5, (3, 3), padding=(1, 1), stride=2)).add(ActivationLayer("tanh"))
+    net.add(MaxPoolingLayer((2, 2), 2)).add(FlattenLayer())
+    for size in (100, 50, 10):
+        net.add(FCLayer(size)).add(ActivationLayer("tanh"))
+    return net.add(ActivationLayer("softmax")).use("mse")
+
+
+def tinygraph_keras_cnn():
+    """The Keras example: conv 32@3x3 relu, conv 64@3x3 relu, maxpool 2x2, flatten, FC 128 relu, FC 10, CE."""
+    net = tg.Network(seed=0)
+    net.add(ConvolutionalLayer(32, (3, 3))).add(ActivationLayer("relu"))
+    net.add(ConvolutionalLayer(64, (3, 3))).add(ActivationLayer("relu"))
+    net.add(MaxPoolingLayer((2, 2), 2)).add(FlattenLayer())
+    net.add(FCLayer(128)).add(ActivationLayer("relu")).add(FCLayer(CLASSES))
+    return net.use("cross_entropy")
+
+
+# ----- PyTorch models -----------------------------------------------------------------------------------------
+@functools.cache
+def load_torch():
+    """torch with two threads, or None; imported lazily so that the tinygraph memory child never loads it."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(2)
+    return torch
+
+
+def nhwc_flatten():
+    """Flattens NCHW activations in NHWC order, the element order tinygraph's FlattenLayer gives the FC layer."""
+    from torch import nn
+
+    class NHWCFlatten(nn.Module):
+        def forward(self, x):
+            return x.permute(0, 2, 3, 1).flatten(1)
+
+    return NHWCFlatten()
+
+
+def torch_mlp():
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 100), nn.Tanh(), nn.Linear(100, 50), nn.Tanh(), nn.Linear(50, 10), nn.Tanh(),
+        nn.Softmax(dim=1),
+    )
+
+
+def torch_cnn():
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 5, 3, stride=2, padding=1), nn.Tanh(), nn.MaxPool2d(2, 2), nhwc_flatten(),
+        nn.Linear(245, 100), nn.Tanh(), nn.Linear(100, 50), nn.Tanh(), nn.Linear(50, 10), nn.Tanh(),
+        nn.Softmax(dim=1),
+    )
+
+
+def torch_keras_cnn():
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2, 2), nhwc_flatten(),
+        nn.Linear(9216, 128), nn.ReLU(), nn.Linear(128, CLASSES),
+    )
+
+
+def copy_weights(net, model):
+    """Give the torch model the tinygraph network's weights: filters (F, kh, kw, C) -> (F, C, kh, kw), FC weights
+    (in, out) -> (out, in)."""
+    torch = load_torch()
+    sources = [layer for layer in net.layers if layer.parameters()]
+    targets = [m for m in model if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(sources) == len(targets), "the two models must have the same weighted layers"
+    for source, target in zip(sources, targets):
+        if isinstance(source, ConvolutionalLayer):
+            weight, bias = source.filters.data.transpose(0, 3, 1, 2), source.bias.data
+        else:
+            weight, bias = source.weights.data.T, source.bias.data
+        with torch.no_grad():
+            target.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight)))
+            target.bias.copy_(torch.from_numpy(bias))
+
+
+def torch_loss(loss_name):
+    torch = load_torch()
+    return torch.nn.MSELoss() if loss_name == "mse" else torch.nn.functional.cross_entropy
+
+
+# ----- the benchmark's rows -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Model:
+    title: str
+    build_tinygraph: object
+    build_torch: object
+    loss: str
+    lr: float
+
+
+MODELS = {
+    "mlp": Model("tutorial MLP", tinygraph_mlp, torch_mlp, "mse", 0.1),
+    "cnn": Model("tutorial CNN", tinygraph_cnn, torch_cnn, "mse", 0.1),
+    "keras": Model("Keras example CNN", tinygraph_keras_cnn, torch_keras_cnn, "cross_entropy", 0.01),
+}
+ROWS = [("mlp", 1), ("mlp", 64), ("cnn", 1), ("cnn", 64), ("keras", 64)]
+
+
+def row_name(model_key, batch):
+    return f"{model_key}-b{batch}"
+
+
+def select_rows(spec):
+    if not spec:
+        return list(ROWS)
+    wanted = {name.strip() for name in spec.split(",") if name.strip()}
+    known = {row_name(*row) for row in ROWS} | set(MODELS)
+    unknown = wanted - known
+    if unknown:
+        raise SystemExit(f"--rows: unknown {', '.join(sorted(unknown))}; choose from {', '.join(sorted(known))}")
+    return [row for row in ROWS if row_name(*row) in wanted or row[0] in wanted]
+
+
+# ----- data ---------------------------------------------------------------------------------------------------
+def make_data(n, loss, dtype, seed=0):
+    """Inputs in [0, 1) of shape (n, 28, 28, 1) and integer labels, or one-hot targets for the MSE models."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n,) + SAMPLE_SHAPE, dtype=np.float64).astype(dtype)
+    labels = rng.integers(0, CLASSES, size=n)
+    y = labels if loss == "cross_entropy" else np.eye(CLASSES, dtype=dtype)[labels]
+    return x, y
+
+
+def torch_inputs(x):
+    """A tensor sharing the array's memory; with one channel, NHWC (n, 28, 28, 1) is NCHW (n, 1, 28, 28)."""
+    return load_torch().from_numpy(x.reshape(len(x), 1, 28, 28))
+
+
+def torch_data(x, y):
+    return torch_inputs(x), load_torch().from_numpy(y)
+
+
+# ----- the two trainers: each builds its model, checks five steps, and times `train(n)` -> seconds ---------------
+def tinygraph_network(model, x, dtype):
+    """The network, built by one untimed predict, its parameters cast to float64 when the benchmark asks."""
+    net = model.build_tinygraph()
+    net.predict(x[:1])
+    if dtype == np.float64:
+        for p in net.parameters():
+            p.data = p.data.astype(np.float64)
+    return net
+
+
+def tinygraph_steps(net, model, x, y, batch, steps):
+    """The losses of `steps` single-batch fits: exactly the computation of `fit`."""
+    losses = []
+    for i in range(steps):
+        part = slice(i * batch, (i + 1) * batch)
+        net.fit(x[part], y[part], epochs=1, learning_rate=model.lr, batch_size=batch, shuffle=False, verbose=0)
+        losses.append(net.history["loss"][-1])
+    return losses
+
+
+def tinygraph_trainer(net, model, x, y, batch):
+    def train(n):
+        start = time.perf_counter()
+        net.fit(x[:n], y[:n], epochs=1, learning_rate=model.lr, batch_size=batch, shuffle=False, verbose=0)
+        return time.perf_counter() - start
+
+    return train
+
+
+def torch_model(model, net, dtype):
+    torch = load_torch()
+    module = model.build_torch().to(torch.float64 if dtype == np.float64 else torch.float32)
+    copy_weights(net, module)
+    return module
+
+
+def torch_step(module, optimizer, loss_fn, xb, yb):
+    """One step of the plain torch training loop; returns the loss tensor."""
+    optimizer.zero_grad()
+    loss = loss_fn(module(xb), yb)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def torch_optimizer(module, model):
+    torch = load_torch()
+    return torch.optim.SGD(module.parameters(), lr=model.lr), torch_loss(model.loss)
+
+
+def torch_steps(module, model, xt, yt, batch, steps):
+    optimizer, loss_fn = torch_optimizer(module, model)
+    parts = [slice(i * batch, (i + 1) * batch) for i in range(steps)]
+    return [torch_step(module, optimizer, loss_fn, xt[part], yt[part]).item() for part in parts]
+
+
+def torch_trainer(module, model, xt, yt, batch):
+    optimizer, loss_fn = torch_optimizer(module, model)
+
+    def train(n):
+        batches = [(xt[i:i + batch], yt[i:i + batch]) for i in range(0, n, batch)]
+        start = time.perf_counter()
+        for xb, yb in batches:
+            torch_step(module, optimizer, loss_fn, xb, yb)
+        return time.perf_counter() - start
+
+    return train
+
+
+# ----- timing -------------------------------------------------------------------------------------------------
+def calibrate(run, batch, seconds, cap):
+    """A sample count, a multiple of `batch`, for which `run(n)` lasts about `seconds` (the probes also warm up)."""
+    n = min(batch, cap)
+    while True:
+        elapsed = run(n)
+        if elapsed >= seconds / 8 or n >= cap:
+            break
+        n = min(cap, n * 8)
+    target = int(n * seconds / max(elapsed, 1e-9)) // batch * batch
+    return max(batch, min(target, cap // batch * batch))
+
+
+def measure(runs, batch, settings, cap):
+    """Median samples/s of each side's `run(n)`; the sides alternate within each repeat, so that a change in the
+    machine's load touches both alike."""
+    counts = {side: calibrate(run, batch, settings.seconds, cap) for side, run in runs.items()}
+    rates = {side: [] for side in runs}
+    for _ in range(settings.repeats):
+        for side, run in runs.items():
+            rates[side].append(counts[side] / run(counts[side]))
+    return {side: statistics.median(values) for side, values in rates.items()}
+
+
+# ----- one training row -----------------------------------------------------------------------------------------
+def train_row(model_key, batch, settings):
+    """Samples/s of both sides (torch's None without torch) and the five-step loss check's largest difference."""
+    model, torch = MODELS[model_key], load_torch()
+    x, y = make_data(settings.max_samples, model.loss, settings.dtype)
+    net = tinygraph_network(model, x, settings.dtype)
+    runs = {"tinygraph": tinygraph_trainer(net, model, x, y, batch)}
+    loss_diff = None
+    if torch is not None:
+        xt, yt = torch_data(x, y)
+        module = torch_model(model, net, settings.dtype)
+        loss_diff = same_work_check(net, module, model, x, y, xt, yt, batch, settings)
+        runs["torch"] = torch_trainer(module, model, xt, yt, batch)
+    rates = measure(runs, batch, settings, settings.max_samples)
+    return {"model": model.title, "batch": batch, "tinygraph": rates["tinygraph"], "torch": rates.get("torch"),
+            "loss_diff": loss_diff}
+
+
+def same_work_check(net, module, model, x, y, xt, yt, batch, settings):
+    """Train both sides five steps from identical weights on identical batches; their losses must agree."""
+    ours = tinygraph_steps(net, model, x, y, batch, CHECK_STEPS)
+    theirs = torch_steps(module, model, xt, yt, batch, CHECK_STEPS)
+    print(f"  same-work check {model.title} batch {batch}:")
+    print("    tinygraph " + " ".join(f"{v:.8f}" for v in ours))
+    print("    torch     " + " ".join(f"{v:.8f}" for v in theirs))
+    np.testing.assert_allclose(ours, theirs, rtol=settings.rtol, err_msg=f"{model.title} batch {batch}: losses differ")
+    return max(abs(a - b) / abs(b) for a, b in zip(ours, theirs))
+
+
+# ----- inference ------------------------------------------------------------------------------------------------
+INFERENCE_BATCH = 1000
+
+
+def tinygraph_predictor(net, x):
+    def predict(n):
+        start = time.perf_counter()
+        net.predict(x[:n], batch_size=INFERENCE_BATCH)
+        return time.perf_counter() - start
+
+    return predict
+
+
+def torch_predictor(module, xt):
+    torch = load_torch()
+
+    def predict(n):
+        start = time.perf_counter()
+        with torch.no_grad():
+            torch.cat([module(xt[i:i + INFERENCE_BATCH]) for i in range(0, n, INFERENCE_BATCH)])
+        return time.perf_counter() - start
+
+    return predict
+
+
+def inference_row(model_key, settings):
+    model = MODELS[model_key]
+    x, _ = make_data(20 * INFERENCE_BATCH, model.loss, settings.dtype, seed=1)
+    net = tinygraph_network(model, x, settings.dtype)
+    runs = {"tinygraph": tinygraph_predictor(net, x)}
+    if load_torch() is not None:
+        runs["torch"] = torch_predictor(torch_model(model, net, settings.dtype), torch_inputs(x))
+    rates = measure(runs, INFERENCE_BATCH, settings, len(x))
+    return {"model": model.title, "tinygraph": rates["tinygraph"], "torch": rates.get("torch")}
+
+
+# ----- the Keras CNN's ceiling ----------------------------------------------------------------------------------
+def gemm_peak(dtype, sizes, runs):
+    """The best GFLOP/s of np.matmul over square matrices of the given sizes, and the size that reached it."""
+    rng = np.random.default_rng(0)
+    best = (0.0, 0)
+    for size in sizes:
+        a, b = rng.random((size, size)).astype(dtype), rng.random((size, size)).astype(dtype)
+        np.matmul(a, b)
+        for _ in range(runs):
+            start = time.perf_counter()
+            np.matmul(a, b)
+            best = max(best, (2 * size**3 / (time.perf_counter() - start) / 1e9, size))
+    return best
+
+
+def multiply_adds_per_sample(net):
+    """Forward multiply-adds of one sample in the network's convolutional and fully connected layers."""
+    total, shape = 0, net.input_shape
+    for layer in net.layers:
+        out = layer.output_shape(shape)
+        if isinstance(layer, ConvolutionalLayer):
+            kh, kw = layer.filter_shape
+            total += int(np.prod(out)) * kh * kw * shape[-1]
+        elif isinstance(layer, FCLayer):
+            total += int(np.prod(shape)) * layer.output_size
+        shape = out
+    return total
+
+
+def ceiling(settings):
+    """GEMM peak, training FLOPs per Keras-CNN sample (multiply-adds x 2 for FLOPs, x 3 for forward + backward)
+    and the samples/s that the peak would allow."""
+    sizes, runs = ((1024, 2048), 2) if settings.quick else ((1024, 2048, 3072), 3)
+    peak, size = gemm_peak(settings.dtype, sizes, runs)
+    net = tinygraph_keras_cnn()
+    net.predict(np.zeros((1,) + SAMPLE_SHAPE, dtype=np.float32))
+    flops = 3 * 2 * multiply_adds_per_sample(net)
+    return {"peak": peak, "size": size, "flops": flops, "ceiling": peak * 1e9 / flops}
+
+
+# ----- memory (each side in a fresh process) --------------------------------------------------------------------
+def current_rss_kib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def memory_child(side, dtype):
+    """Train the Keras CNN at batch 128 for a few steps and print the peak RSS (KiB) above the post-import RSS."""
+    model = MODELS["keras"]
+    x, y = make_data(MEMORY_BATCH * MEMORY_STEPS, model.loss, dtype)
+    if side == "torch":
+        torch = load_torch()
+        import torch.optim  # noqa: F401  (imported before the baseline, like tinygraph's fit machinery below)
+
+        xt, yt = torch_data(x, y)
+        baseline = current_rss_kib()
+        module = model.build_torch().to(torch.float64 if dtype == np.float64 else torch.float32)
+        torch_trainer(module, model, xt, yt, MEMORY_BATCH)(len(x))
+    else:
+        import tqdm.auto  # noqa: F401  (fit imports it lazily)
+
+        baseline = current_rss_kib()
+        net = tinygraph_network(model, x, dtype)
+        tinygraph_trainer(net, model, x, y, MEMORY_BATCH)(len(x))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"side": side, "baseline_kib": baseline, "peak_kib": peak, "delta_kib": peak - baseline}))
+
+
+def memory_row(settings):
+    results = {}
+    sides = ["tinygraph"] + (["torch"] if load_torch() is not None else [])
+    for side in sides:
+        command = [sys.executable, os.path.abspath(__file__), "--memory-child", side]
+        if settings.dtype == np.float64:
+            command.append("--float64")
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        results[side] = json.loads(done.stdout.strip().splitlines()[-1])
+    return results
+
+
+# ----- report ---------------------------------------------------------------------------------------------------
+def markdown_table(headers, rows):
+    alignments = ["---"] + ["---:"] * (len(headers) - 1)
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(alignments) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fmt(value, digits=0):
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def ratio(ours, theirs):
+    return "n/a" if ours is None or theirs is None else f"{ours / theirs:.2f}"
+
+
+def training_table(rows):
+    return markdown_table(
+        ["model", "batch", "tinygraph samples/s", "torch samples/s", "tinygraph/torch", "5-step loss rel. diff"],
+        [[r["model"], r["batch"], fmt(r["tinygraph"]), fmt(r["torch"]), ratio(r["tinygraph"], r["torch"]),
+          "n/a" if r["loss_diff"] is None else f"{r['loss_diff']:.1e}"] for r in rows],
+    )
+
+
+def inference_table(rows):
+    return markdown_table(
+        ["model (inference, batch 1000)", "tinygraph samples/s", "torch samples/s", "tinygraph/torch"],
+        [[r["model"], fmt(r["tinygraph"]), fmt(r["torch"]), ratio(r["tinygraph"], r["torch"])] for r in rows],
+    )
+
+
+def ceiling_table(info, keras_row, dtype_name):
+    ours = keras_row["tinygraph"] if keras_row else None
+    theirs = keras_row["torch"] if keras_row else None
+
+    def share(value):
+        return "n/a" if value is None else f"{100 * value / info['ceiling']:.1f}%"
+
+    return markdown_table(
+        ["quantity", "value"],
+        [
+            [f"{dtype_name} GEMM peak (np.matmul {info['size']}x{info['size']})", f"{info['peak']:.1f} GFLOP/s"],
+            ["Keras CNN training FLOPs per sample (3 x 2 x forward multiply-adds)", f"{info['flops'] / 1e6:.1f} MFLOP"],
+            ["ceiling = peak / FLOPs per sample", f"{fmt(info['ceiling'])} samples/s"],
+            ["tinygraph, Keras CNN batch 64", f"{fmt(ours)} samples/s = {share(ours)} of the ceiling"],
+            ["torch, Keras CNN batch 64", f"{fmt(theirs)} samples/s = {share(theirs)} of the ceiling"],
+        ],
+    )
+
+
+def memory_table(memory):
+    def mib(side, key):
+        return f"{memory[side][key] / 1024:.0f} MiB" if side in memory else "n/a"
+
+    rows = [[side, mib(side, "delta_kib"), mib(side, "peak_kib")] for side in ("tinygraph", "torch")]
+    if "torch" in memory:
+        rows.append(["tinygraph/torch", ratio(memory["tinygraph"]["delta_kib"], memory["torch"]["delta_kib"]),
+                     ratio(memory["tinygraph"]["peak_kib"], memory["torch"]["peak_kib"])])
+    title = f"Keras CNN training, batch {MEMORY_BATCH}, {MEMORY_STEPS} steps"
+    return markdown_table([title, "peak RSS above post-import RSS", "absolute peak RSS"], rows)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def blas_description():
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [i for i in threadpool_info() if i["user_api"] == "blas" and "torch" not in i["filepath"]]
+        if blas:
+            return "; ".join(f"{i['internal_api']} {i['version']} ({i.get('architecture')}, {i['num_threads']} "
+                             f"threads)" for i in blas)
+    except ImportError:
+        pass
+    config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    return f"{config['name']} {config.get('version', '')}"
+
+
+def machine_description(settings):
+    torch = load_torch()
+    blas_env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_", "MKL_"))}
+    lines = [
+        f"- CPU: {cpu_model()}, {len(os.sched_getaffinity(0))} cores available ({os.cpu_count()} logical CPUs)",
+        f"- Python {platform.python_version()}, NumPy {np.__version__}, BLAS: {blas_description()}",
+        f"- PyTorch: {torch.__version__ + ' (2 threads)' if torch is not None else 'not installed'}",
+        f"- BLAS/threading environment: {', '.join(f'{k}={v}' for k, v in sorted(blas_env.items())) or 'none set'}",
+        f"- Load average before the run: {settings.load:.2f} (other processes make both sides slower, torch's "
+        f"two OpenMP threads especially)",
+        f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"- Command: `python {' '.join(sys.argv)}`",
+        f"- dtype {settings.dtype_name}, medians of {settings.repeats} run(s) of about {settings.seconds} s each",
+    ]
+    return "\n".join(lines)
+
+
+def report(settings, training, inference, info, memory):
+    keras = next((r for r in training if r["model"] == MODELS["keras"].title), None)
+    parts = [
+        "# Training throughput: tinygraph vs PyTorch",
+        machine_description(settings),
+        "## Training (`Network.fit`, epochs=1, shuffle=False) vs a plain torch loop, samples/s",
+        training_table(training),
+    ]
+    if inference:
+        parts += ["## Inference (`Network.predict` vs torch under `no_grad`)", inference_table(inference)]
+    if info:
+        parts += ["## Keras example CNN against the machine's GEMM peak",
+                  ceiling_table(info, keras, settings.dtype_name)]
+    if memory:
+        parts += ["## Memory (each side in a fresh process)", memory_table(memory)]
+    return "\n\n".join(parts) + "\n"
+
+
+# ----- main -----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    quick: bool
+    dtype: type
+    repeats: int
+    seconds: float
+    load: float
+
+    @property
+    def dtype_name(self):
+        return np.dtype(self.dtype).name
+
+    @property
+    def max_samples(self):
+        return QUICK_MAX_SAMPLES if self.quick else MAX_SAMPLES
+
+    @property
+    def rtol(self):
+        return 1e-8 if self.dtype == np.float64 else 1e-3
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, one repeat, no memory measurement")
+    parser.add_argument("--float64", action="store_true", help="both sides in float64 instead of float32")
+    parser.add_argument("--rows", default="", help="comma-separated rows or models: " + ", ".join(
+        [row_name(*row) for row in ROWS] + list(MODELS)))
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per side (default 3, --quick 1)")
+    parser.add_argument("--memory", action="store_true", help="measure memory even with --quick")
+    parser.add_argument("--memory-child", choices=("tinygraph", "torch"), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    dtype = np.float64 if args.float64 else np.float32
+    if args.memory_child:
+        return memory_child(args.memory_child, dtype)
+    repeats = args.repeats or (1 if args.quick else 3)
+    settings = Settings(args.quick, dtype, repeats, 0.3 if args.quick else 1.5, os.getloadavg()[0])
+    if settings.load > 0.5:
+        print(f"warning: the load average is {settings.load:.2f}; other processes will distort the numbers")
+    rows = select_rows(args.rows)
+    if load_torch() is None:
+        print("PyTorch is not installed: timing tinygraph only")
+    training = []
+    for model_key, batch in rows:
+        print(f"training {row_name(model_key, batch)} ...", flush=True)
+        training.append(train_row(model_key, batch, settings))
+    inference = []
+    for model_key in dict.fromkeys(key for key, _ in rows):
+        print(f"inference {model_key} ...", flush=True)
+        inference.append(inference_row(model_key, settings))
+    print("GEMM peak ...", flush=True)
+    info = ceiling(settings)
+    memory = None
+    if args.memory or not args.quick:
+        print("memory ...", flush=True)
+        memory = memory_row(settings)
+    text = report(settings, training, inference, info, memory)
+    with open(RESULTS_PATH, "w") as results:
+        results.write(text)
+    print()
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -244,6 +244,26 @@ def test_getitem_with_tensor_index(rng):
 
 # ----- losses --------------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_linear_matches_numpy(rng, with_bias):
+    x, w, b = data(rng, (5, 4)), data(rng, (4, 3)), data(rng, (3,))
+    expected = x @ w + b if with_bias else x @ w
+    out = tg.linear(Tensor(x), Tensor(w), Tensor(b) if with_bias else None)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12)
+    out32 = tg.linear(Tensor(x.astype(np.float32)), Tensor(w.astype(np.float32)), b.astype(np.float32))
+    assert out32.dtype == np.float32
+
+
+@pytest.mark.parametrize("x_shape, w_shape, b_shape, message", [
+    ((5, 4), (3, 3), (3,), r"linear: x has 4 features but w expects 3 \(x \(5, 4\), w \(3, 3\), b \(3,\)\)"),
+    ((5, 4, 1), (4, 3), (3,), r"linear: x must be \(N, in\) and w \(in, out\)"),
+    ((5, 4), (4, 3), (4,), r"linear: b must have shape \(3,\)"),
+])
+def test_linear_errors(x_shape, w_shape, b_shape, message):
+    with pytest.raises(ValueError, match=message):
+        tg.linear(np.ones(x_shape), np.ones(w_shape), np.ones(b_shape))
+
+
 @pytest.mark.parametrize("shape", [(), (4,), (3, 2)], ids=str)
 def test_mse(rng, shape):
     pred, target = data(rng, shape), data(rng, shape)

@@ -257,6 +257,20 @@ def test_cross_entropy_gradient_is_softmax_minus_one_hot():
     np.testing.assert_allclose(z.grad, (probs - np.eye(3)[labels]) / 2, atol=1e-15)
 
 
+# ----- linear (fused matmul + bias) -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n, n_in, n_out", [(1, 3, 2), (4, 5, 3), (2, 1, 1), (3, 4, 1)])
+def test_linear(leaf, n, n_in, n_out):
+    check(leaf, tg.linear, (n, n_in), (n_in, n_out), (n_out,))
+    check(leaf, tg.linear, (n, n_in), (n_in, n_out))
+
+
+def test_linear_gradient_to_one_side_only(leaf):
+    x, w, b = leaf((3, 4)), leaf((4, 2), requires_grad=False), leaf((2,))
+    assert gradcheck(tg.linear, x, w, b)
+    assert w.grad is None
+
+
 # ----- composites ------------------------------------------------------------------------------------------
 
 def test_small_network(leaf):

@@ -3,7 +3,7 @@ from .tensor import Tensor  # noqa: I001  (first: the ops import it)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
-    add, avgpool, convolve, correlate, cross_entropy, div, exp, flatten, getitem, log, log_softmax, matmul, max,
+    add, avgpool, convolve, correlate, cross_entropy, div, exp, flatten, getitem, linear, log, log_softmax, matmul, max,
     maxpool, mean, mse, mul, neg, pad, pow, relu, reshape, sigmoid, softmax, sub, sum, tanh, transpose,
 )
 

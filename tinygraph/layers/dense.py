@@ -1,4 +1,5 @@
 """The fully connected layer."""
+from .. import ops
 from .base import Layer, check_init, initial_bias, initial_weights
 
 
@@ -25,7 +26,7 @@ class FCLayer(Layer):
     def forward(self, x, training=False):
         if x.ndim != 2:
             x = x.reshape(x.shape[0], -1)
-        return x @ self.weights + self.bias
+        return ops.linear(x, self.weights, self.bias)
 
     def get_config(self):
         return {"output_size": self.output_size, "init": self.init}

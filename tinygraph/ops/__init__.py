@@ -2,6 +2,7 @@
 from .activation import exp, log, log_softmax, relu, sigmoid, softmax, tanh
 from .arithmetic import add, div, matmul, mul, neg, pow, sub
 from .conv import convolve, correlate
+from .linear import linear
 from .loss import cross_entropy, mse
 from .pool import avgpool, maxpool
 from .reduce import max, mean, sum

@@ -5,6 +5,24 @@ from ..tensor import Tensor
 from .function import Function, apply
 
 
+class MeanSquaredError(Function):
+    """Fused (a measured speed-up: one op recorded instead of five, which dominates per-sample training)."""
+
+    name = "mse"
+
+    @staticmethod
+    def forward(ctx, pred, target):
+        difference = pred - target
+        ctx.save_for_backward(difference)
+        return np.asarray(np.vdot(difference, difference) / difference.size, dtype=pred.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (difference,) = ctx.saved_tensors
+        scaled = difference * (grad * (2.0 / difference.size)).astype(difference.dtype)
+        return scaled, -scaled if ctx.needs_input_grad[1] else None
+
+
 class CrossEntropy(Function):
     """Fused log-softmax and negative log-likelihood, for stability with large logits."""
 
@@ -42,7 +60,7 @@ def mse(pred, target):
     if pred_shape != target_shape:
         raise ValueError(f"mse: pred has shape {pred_shape} but target has shape {target_shape}; they must match")
     pred = pred if isinstance(pred, Tensor) else Tensor(pred)
-    return ((pred - target) ** 2).mean()
+    return apply(MeanSquaredError, pred, pred._operand(target))
 
 
 def cross_entropy(logits, target):

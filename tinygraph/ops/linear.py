@@ -1,0 +1,47 @@
+"""The fully connected layer's op, fused for speed: one GEMM forward and one per input gradient."""
+import numpy as np
+
+from ..tensor import Tensor
+from .function import Function, apply
+
+
+class Linear(Function):
+    """x @ w + b for x (N, in), w (in, out), b (out,). Fused (a measured speed-up over matmul then add: one op
+    recorded instead of two, and the bias added in place)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        out = x @ w
+        if b is not None:
+            out += b
+        ctx.save_for_backward(x, w)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_x = grad @ w.T if needs[0] else None
+        grad_w = x.T @ grad if needs[1] else None
+        if len(needs) == 2:
+            return grad_x, grad_w
+        return grad_x, grad_w, (grad.sum(axis=0) if needs[2] else None)
+
+
+def _shape(t):
+    return t.shape if isinstance(t, Tensor) else np.shape(t)
+
+
+def linear(x, w, b=None):
+    """x @ w + b with x (N, in), w (in, out), b (out,); gradient: g @ w.T to x, x.T @ g to w, g summed over N to b."""
+    xs, ws = _shape(x), _shape(w)
+    shapes = f"x {xs}, w {ws}" + ("" if b is None else f", b {_shape(b)}")
+    if len(xs) != 2 or len(ws) != 2:
+        raise ValueError(f"linear: x must be (N, in) and w (in, out) ({shapes})")
+    if xs[1] != ws[0]:
+        raise ValueError(f"linear: x has {xs[1]} features but w expects {ws[0]} ({shapes})")
+    if b is None:
+        return apply(Linear, x, w)
+    if _shape(b) != (ws[1],):
+        raise ValueError(f"linear: b must have shape ({ws[1]},), one value per output ({shapes})")
+    return apply(Linear, x, w, b)

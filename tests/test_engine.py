@@ -1,6 +1,5 @@
 """The reverse-mode traversal: sharing, accumulation, graph freeing, grad mode, long chains."""
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -285,14 +284,11 @@ def test_chain_of_10000_ops_under_the_default_recursion_limit():
         y = x
         for _ in range(5000):
             y = tg.tanh(y) + 0.01  # two ops per step
-        start = time.perf_counter()
         y.backward()
-        elapsed = time.perf_counter() - start
         del y  # freeing a deep chain must not recurse either
     finally:
         sys.setrecursionlimit(limit)
     assert np.isfinite(x.grad) and x.grad != 0
-    assert elapsed < 2.0, f"10,000-op backward took {elapsed:.2f} s"
 
 
 # ----- stored gradients ------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 import os
 import re
 import shutil
-import time
 
 import graphviz
 import numpy as np
@@ -432,24 +431,11 @@ def test_a_2000_op_chain_draws_and_renders(tmp_path):
     y = x
     for i in range(2000):
         y = y.tanh() if i % 2 else -y
-    start = time.perf_counter()
     graph = draw_graph(y, show_grads=True)
-    drawn = time.perf_counter() - start
     nodes, edges = parse(graph)
     assert len(nodes) == 4001 and len(edges) == 4000
-    assert drawn < 2.0
     if HAVE_DOT:
-        start = time.perf_counter()
         save_graph(graph, tmp_path / "chain.svg")
-        rendered = time.perf_counter() - start
         assert (tmp_path / "chain.svg").stat().st_size > 100_000
-        assert rendered < 30.0, f"rendering a 2,000-op chain took {rendered:.1f} s"
 
 
-def test_drawing_a_small_mlp_is_fast():
-    loss, _ = mlp(hidden=(32, 32, 32))
-    draw_graph(loss)
-    start = time.perf_counter()
-    for _ in range(10):
-        draw_graph(loss, show_grads=True)
-    assert (time.perf_counter() - start) / 10 < 0.1

@@ -3,10 +3,9 @@ from .tensor import Tensor  # noqa: I001  (first: the ops import it)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
-    add, avgpool, convolve, correlate, cross_entropy, div, exp, flatten, getitem, linear, log, log_softmax, matmul, max,
-    maxpool, mean, mse, mul, neg, pad, pow, relu, reshape, sigmoid, softmax, sub, sum, tanh, transpose,
+    add, avgpool, convolve, correlate, cross_entropy, div, exp, flatten, getitem, linear, log, log_softmax, matmul,
+    max, maxpool, mean, mse, mul, neg, pad, pow, relu, reshape, sigmoid, softmax, sub, sum, tanh, transpose,
 )
-
 from . import datasets, layers
 from .network import Network
 from .optim import SGD, Adam
@@ -14,3 +13,11 @@ from .viz import draw_graph, save_graph
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "sum", "mean", "max",
+    "exp", "log", "tanh", "relu", "sigmoid", "softmax", "log_softmax",
+    "reshape", "flatten", "transpose", "pad", "getitem", "mse", "cross_entropy",
+    "correlate", "convolve", "maxpool", "avgpool",
+    "Network", "SGD", "Adam", "draw_graph", "save_graph", "datasets", "layers",
+]

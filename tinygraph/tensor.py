@@ -1,7 +1,6 @@
 """Tensor: an ndarray that records the ops applied to it, and `backward()`, the reverse-mode traversal."""
 import numpy as np
 
-from . import grad_mode
 
 
 def _as_array(data):

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import conv
 from .function import Function, apply
-from .windows import as_pair, offset_views, output_size
+from .windows import as_pair, offset_views
 
 
 def _tiled(grad_windows, x_shape):

@@ -22,7 +22,11 @@ class Linear(Function):
         x, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
         grad_x = grad @ w.T if needs[0] else None
-        grad_w = x.T @ grad if needs[1] else None
+        grad_w = None
+        if needs[1]:
+            # For one sample the product is an outer product, which a broadcast multiply does several times faster
+            # than a GEMM with an inner dimension of 1.
+            grad_w = x.reshape(-1, 1) * grad if x.shape[0] == 1 else x.T @ grad
         if len(needs) == 2:
             return grad_x, grad_w
         return grad_x, grad_w, (grad.sum(axis=0) if needs[2] else None)

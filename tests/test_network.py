@@ -1,5 +1,6 @@
 """Network: chaining, training, prediction, files, and its errors."""
 import os
+import pathlib
 
 import numpy as np
 import pytest
@@ -212,3 +213,41 @@ def test_diverging_training_stops_with_the_epoch_and_batch():
     net = tg.Network(seed=0).add(FCLayer(1)).use("mse")
     with pytest.raises(ValueError, match=r"the loss became (inf|nan) at epoch \d+, batch \d+"):
         net.fit(x, np.full((4, 1), 1e3, dtype=np.float32), epochs=50, learning_rate=10.0, verbose=0)
+
+
+def tutorial_cnn():
+    return (
+        tg.Network(seed=0)
+        .add(ConvolutionalLayer(5, (3, 3), padding=(1, 1), stride=2)).add(ActivationLayer("tanh"))
+        .add(MaxPoolingLayer((2, 2), stride=2)).add(FlattenLayer())
+        .add(FCLayer(100)).add(ActivationLayer("tanh")).add(FCLayer(50)).add(ActivationLayer("tanh"))
+        .add(FCLayer(10)).add(ActivationLayer("tanh")).add(ActivationLayer("softmax"))
+        .use("mse")
+    )
+
+
+def test_draw_graph_of_the_tutorial_cnn_step_renders_every_layer(tmp_path):
+    pytest.importorskip("graphviz")
+    import shutil
+
+    if shutil.which("dot") is None and not os.environ.get("CI"):
+        pytest.skip("Graphviz's dot is not installed")
+    net = tutorial_cnn()
+    graph = net.draw_graph(np.zeros((28, 28, 1), dtype=np.float32))
+    svg = tg.save_graph(graph, tmp_path / "step.svg")
+    text = pathlib.Path(svg).read_text()
+    for layer in net.layers:
+        assert layer.name in text
+    assert "loss: mse" in text and "stride=(2, 2)" in text
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_draw_graph_with_gradients_leaves_training_state_alone():
+    net = tutorial_cnn()
+    x = np.random.default_rng(0).random((28, 28, 1), dtype=np.float32)
+    net.predict(x[None])
+    before = [p.data.copy() for p in net.parameters()]
+    source = net.draw_graph(x, y_sample=np.eye(10, dtype=np.float32)[3], show_grads=True).source
+    assert "|grad|=" in source and "subgraph cluster_" in source
+    assert all(p.grad is None for p in net.parameters())
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, net.parameters()))

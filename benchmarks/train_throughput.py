@@ -275,15 +275,28 @@ def calibrate(run, batch, seconds, cap):
     return max(batch, min(target, cap // batch * batch))
 
 
+@dataclass(frozen=True)
+class Rate:
+    """The median samples/s of some runs, and their spread (max - min) / 2 as a fraction of the median."""
+
+    median: float
+    spread: float
+
+    @classmethod
+    def of(cls, values):
+        median = statistics.median(values)
+        return cls(median, (max(values) - min(values)) / 2 / median)
+
+
 def measure(runs, batch, settings, cap):
-    """Median samples/s of each side's `run(n)`; the sides alternate within each repeat, so that a change in the
+    """Samples/s of each side's `run(n)`; the sides alternate within each repeat, so that a change in the
     machine's load touches both alike."""
     counts = {side: calibrate(run, batch, settings.seconds, cap) for side, run in runs.items()}
     rates = {side: [] for side in runs}
     for _ in range(settings.repeats):
         for side, run in runs.items():
             rates[side].append(counts[side] / run(counts[side]))
-    return {side: statistics.median(values) for side, values in rates.items()}
+    return {side: Rate.of(values) for side, values in rates.items()}
 
 
 # ----- one training row -----------------------------------------------------------------------------------------
@@ -392,11 +405,19 @@ def ceiling(settings):
 
 
 # ----- memory (each side in a fresh process) --------------------------------------------------------------------
-def current_rss_kib():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+def status_kib(field):
+    """A memory figure of this process from /proc/self/status, in KiB: VmRSS (now) or VmHWM (peak).
+
+    VmHWM rather than getrusage's ru_maxrss, because Linux carries ru_maxrss across exec: a child started from a
+    big parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -406,19 +427,17 @@ def memory_child(side, dtype):
     x, y = make_data(MEMORY_BATCH * MEMORY_STEPS, model.loss, dtype)
     if side == "torch":
         torch = load_torch()
-        import torch.optim  # noqa: F401  (imported before the baseline, like tinygraph's fit machinery below)
-
         xt, yt = torch_data(x, y)
-        baseline = current_rss_kib()
+        baseline = status_kib("VmRSS")
         module = model.build_torch().to(torch.float64 if dtype == np.float64 else torch.float32)
         torch_trainer(module, model, xt, yt, MEMORY_BATCH)(len(x))
     else:
-        import tqdm.auto  # noqa: F401  (fit imports it lazily)
+        import tqdm.auto  # noqa: F401  (fit imports it lazily; an import belongs before the baseline)
 
-        baseline = current_rss_kib()
+        baseline = status_kib("VmRSS")
         net = tinygraph_network(model, x, dtype)
         tinygraph_trainer(net, model, x, y, MEMORY_BATCH)(len(x))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = status_kib("VmHWM")
     print(json.dumps({"side": side, "baseline_kib": baseline, "peak_kib": peak, "delta_kib": peak - baseline}))
 
 
@@ -429,7 +448,9 @@ def memory_row(settings):
         command = [sys.executable, os.path.abspath(__file__), "--memory-child", side]
         if settings.dtype == np.float64:
             command.append("--float64")
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"the {side} memory measurement failed:\n{done.stderr}")
         results[side] = json.loads(done.stdout.strip().splitlines()[-1])
     return results
 
@@ -450,38 +471,47 @@ def ratio(ours, theirs):
     return "n/a" if ours is None or theirs is None else f"{ours / theirs:.2f}"
 
 
+def fmt_rate(rate):
+    """Median samples/s, with the spread of the runs when there were several."""
+    if rate is None:
+        return "n/a"
+    return fmt(rate.median) + (f" ±{100 * rate.spread:.0f}%" if rate.spread else "")
+
+
+def rate_ratio(ours, theirs):
+    return ratio(ours.median, theirs.median) if ours is not None and theirs is not None else "n/a"
+
+
 def training_table(rows):
-    return markdown_table(
-        ["model", "batch", "tinygraph samples/s", "torch samples/s", "tinygraph/torch", "5-step loss rel. diff"],
-        [[r["model"], r["batch"], fmt(r["tinygraph"]), fmt(r["torch"]), ratio(r["tinygraph"], r["torch"]),
-          "n/a" if r["loss_diff"] is None else f"{r['loss_diff']:.1e}"] for r in rows],
-    )
+    def cells(r):
+        diff = "n/a" if r["loss_diff"] is None else f"{r['loss_diff']:.1e}"
+        return [r["model"], r["batch"], fmt_rate(r["tinygraph"]), fmt_rate(r["torch"]),
+                rate_ratio(r["tinygraph"], r["torch"]), diff]
+
+    headers = ["model", "batch", "tinygraph samples/s", "torch samples/s", "tinygraph/torch", "5-step loss rel. diff"]
+    return markdown_table(headers, [cells(r) for r in rows])
 
 
 def inference_table(rows):
     return markdown_table(
         ["model (inference, batch 1000)", "tinygraph samples/s", "torch samples/s", "tinygraph/torch"],
-        [[r["model"], fmt(r["tinygraph"]), fmt(r["torch"]), ratio(r["tinygraph"], r["torch"])] for r in rows],
+        [[r["model"], fmt_rate(r["tinygraph"]), fmt_rate(r["torch"]), rate_ratio(r["tinygraph"], r["torch"])]
+         for r in rows],
     )
 
 
 def ceiling_table(info, keras_row, dtype_name):
-    ours = keras_row["tinygraph"] if keras_row else None
-    theirs = keras_row["torch"] if keras_row else None
-
-    def share(value):
-        return "n/a" if value is None else f"{100 * value / info['ceiling']:.1f}%"
-
-    return markdown_table(
-        ["quantity", "value"],
-        [
-            [f"{dtype_name} GEMM peak (np.matmul {info['size']}x{info['size']})", f"{info['peak']:.1f} GFLOP/s"],
-            ["Keras CNN training FLOPs per sample (3 x 2 x forward multiply-adds)", f"{info['flops'] / 1e6:.1f} MFLOP"],
-            ["ceiling = peak / FLOPs per sample", f"{fmt(info['ceiling'])} samples/s"],
-            ["tinygraph, Keras CNN batch 64", f"{fmt(ours)} samples/s = {share(ours)} of the ceiling"],
-            ["torch, Keras CNN batch 64", f"{fmt(theirs)} samples/s = {share(theirs)} of the ceiling"],
-        ],
-    )
+    rows = [
+        [f"{dtype_name} GEMM peak (np.matmul {info['size']}x{info['size']}, best run)", f"{info['peak']:.1f} GFLOP/s"],
+        ["Keras CNN training FLOPs per sample (3 x 2 x forward multiply-adds)", f"{info['flops'] / 1e6:.1f} MFLOP"],
+        ["ceiling = peak / FLOPs per sample", f"{fmt(info['ceiling'])} samples/s"],
+    ]
+    for side in ("tinygraph", "torch"):
+        rate = keras_row[side] if keras_row else None
+        if rate is not None:
+            share = 100 * rate.median / info["ceiling"]
+            rows.append([f"{side}, Keras CNN batch 64", f"{fmt(rate.median)} samples/s = {share:.1f}% of the ceiling"])
+    return markdown_table(["quantity", "value"], rows)
 
 
 def memory_table(memory):
@@ -533,7 +563,8 @@ def machine_description(settings):
         f"two OpenMP threads especially)",
         f"- Date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"- Command: `python {' '.join(sys.argv)}`",
-        f"- dtype {settings.dtype_name}, medians of {settings.repeats} run(s) of about {settings.seconds} s each",
+        f"- dtype {settings.dtype_name}, medians of {settings.repeats} run(s) of about {settings.seconds} s each "
+        f"(± half the range of the runs, as a share of the median)",
     ]
     return "\n".join(lines)
 
@@ -578,13 +609,20 @@ class Settings:
         return 1e-8 if self.dtype == np.float64 else 1e-3
 
 
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs, one repeat, no memory measurement")
     parser.add_argument("--float64", action="store_true", help="both sides in float64 instead of float32")
     parser.add_argument("--rows", default="", help="comma-separated rows or models: " + ", ".join(
         [row_name(*row) for row in ROWS] + list(MODELS)))
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs per side (default 3, --quick 1)")
+    parser.add_argument("--repeats", type=positive_int, default=None, help="timed runs per side (default 3, --quick 1)")
     parser.add_argument("--memory", action="store_true", help="measure memory even with --quick")
     parser.add_argument("--memory-child", choices=("tinygraph", "torch"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -595,11 +633,11 @@ def main(argv=None):
     dtype = np.float64 if args.float64 else np.float32
     if args.memory_child:
         return memory_child(args.memory_child, dtype)
+    rows = select_rows(args.rows)
     repeats = args.repeats or (1 if args.quick else 3)
     settings = Settings(args.quick, dtype, repeats, 0.3 if args.quick else 1.5, os.getloadavg()[0])
     if settings.load > 0.5:
         print(f"warning: the load average is {settings.load:.2f}; other processes will distort the numbers")
-    rows = select_rows(args.rows)
     if load_torch() is None:
         print("PyTorch is not installed: timing tinygraph only")
     training = []

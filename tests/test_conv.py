@@ -6,6 +6,7 @@ import pytest
 from scipy import signal
 
 import tinygraph as tg
+from tinygraph import Tensor, gradcheck
 
 KERNELS = [(1, 1), (2, 3), (3, 3), (5, 5)]
 STRIDES = [1, 2, 3, (2, 1)]
@@ -204,3 +205,20 @@ def test_errors_name_the_op_and_shapes(args, kwargs, message):
 def test_convolve_errors_name_convolve():
     with pytest.raises(ValueError, match=r"convolve: x has 3 channels but w expects 2"):
         tg.convolve(X, np.zeros((4, 3, 3, 2)))
+
+
+@pytest.mark.parametrize("block_bytes", [1, 600, 1 << 22])
+def test_inference_and_blocked_paths_agree_with_the_training_path(monkeypatch, block_bytes):
+    """Without a gradient the forward runs a block of samples at a time; the input gradient always does."""
+    import tinygraph.ops.conv as conv
+
+    monkeypatch.setattr(conv, "_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(7)
+    x = Tensor(rng.standard_normal((5, 7, 6, 3)), requires_grad=True)
+    w = Tensor(rng.standard_normal((4, 3, 2, 3)), requires_grad=True)
+    b = Tensor(rng.standard_normal(4))
+    with tg.no_grad():
+        inferred = tg.correlate(x, w, b, stride=(2, 1), padding=(1, 1)).data
+    trained = tg.correlate(x, w, b, stride=(2, 1), padding=(1, 1))
+    np.testing.assert_allclose(inferred, trained.data, rtol=1e-13)
+    assert gradcheck(lambda x, w: tg.correlate(x, w, b, stride=(2, 1), padding=(1, 1)), x, w)

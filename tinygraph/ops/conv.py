@@ -56,11 +56,15 @@ class Correlate(Function):
         padded = pad_spatial(x, padding)
         windows = sliding_windows(padded, kh, kw, sh, sw)
         n, ho, wo = windows.shape[:3]
-        cols = windows.reshape(n * ho * wo, -1)  # the one copy: the im2col matrix
-        out = cols @ w.reshape(n_filters, -1).T
+        filters = w.reshape(n_filters, -1)
+        if ctx.needs_input_grad:
+            cols = windows.reshape(n * ho * wo, -1)  # the one copy: the im2col matrix, kept for the filter gradient
+            out = cols @ filters.T
+            ctx.save_for_backward(cols, w)
+        else:
+            out = _blocked_product(windows, filters)
         if b is not None:
             out = np.add(out, b, out=out) if np.result_type(out, b) == out.dtype else out + b
-        ctx.save_for_backward(cols, w)
         ctx.geometry = (x.shape, padded.shape, single)
         out = out.reshape(n, ho, wo, n_filters)
         return out[0] if single else out
@@ -83,13 +87,35 @@ class Correlate(Function):
         return dx, dw, db
 
 
+# Window gradients are made and scattered a block of samples at a time: the batch's whole set would be as large
+# as the im2col matrix again, and a block that fits in cache is scattered faster.
+_BLOCK_BYTES = 4 << 20
+
+
+def _blocked_product(windows, filters):
+    """windows · filtersᵀ a block of samples at a time, when no gradient needs the whole im2col matrix kept."""
+    n, ho, wo = windows.shape[:3]
+    out = np.empty((n, ho * wo, filters.shape[0]), dtype=np.result_type(windows, filters))
+    step = max(1, _BLOCK_BYTES // max(1, ho * wo * filters.shape[1] * out.itemsize))
+    for start in range(0, n, step):
+        cols = windows[start : start + step].reshape(-1, filters.shape[1])
+        np.matmul(cols, filters.T, out=out[start : start + step].reshape(-1, filters.shape[0]))
+    return out.reshape(n * ho * wo, filters.shape[0])
+
+
 def _input_gradient(g, w, x_shape, padded_shape, stride, padding):
     """col2im(g · w): every window's gradient added back where the window was cut, then the padding cropped."""
     n, h, wd, c = x_shape
-    ho, wo = output_size(padded_shape[1], w.shape[1], stride[0]), output_size(padded_shape[2], w.shape[2], stride[1])
-    window_grads = (g @ w.reshape(w.shape[0], -1)).reshape(n, ho, wo, w.shape[1], w.shape[2], c)
-    out = np.zeros(padded_shape, dtype=window_grads.dtype)
-    scatter_windows(window_grads, out, stride[0], stride[1])
+    n_filters, kh, kw, _ = w.shape
+    ho, wo = output_size(padded_shape[1], kh, stride[0]), output_size(padded_shape[2], kw, stride[1])
+    filters = w.reshape(n_filters, -1)
+    out = np.zeros(padded_shape, dtype=np.result_type(g, w))
+    per_sample = g.reshape(n, ho * wo * n_filters)
+    step = max(1, _BLOCK_BYTES // max(1, ho * wo * filters.shape[1] * out.itemsize))
+    for start in range(0, n, step):
+        block = per_sample[start : start + step]
+        window_grads = (block.reshape(-1, n_filters) @ filters).reshape(len(block), ho, wo, kh, kw, c)
+        scatter_windows(window_grads, out[start : start + step], stride[0], stride[1])
     top, _, left, _ = padding
     return out[:, top : top + h, left : left + wd]
 

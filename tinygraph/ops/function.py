@@ -63,17 +63,19 @@ def apply(op, *inputs, **attrs):
             inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
             break
     ctx = Context(op, inputs, attrs)
+    # Known before forward runs, so that an op can skip what only backward needs when no gradient is wanted.
+    if grad_mode.enabled:
+        needs = tuple([t.requires_grad for t in inputs])
+        if True in needs:
+            ctx.needs_input_grad = needs
     arrays = [t.data for t in inputs]
     try:
         out = op.forward(ctx, *arrays, **attrs)
     except (ValueError, TypeError, IndexError) as err:
         kind = TypeError if isinstance(err, TypeError) else ValueError
         raise kind(f"{op.name}: {err} (input shapes {describe_shapes(arrays)})") from None
-    if grad_mode.enabled:
-        needs = tuple([t.requires_grad for t in inputs])
-        if True in needs:
-            ctx.needs_input_grad = needs
-            return Tensor._wrap(out, True, ctx)
+    if ctx.needs_input_grad:
+        return Tensor._wrap(out, True, ctx)
     return Tensor._wrap(out, False, None)
 
 

@@ -67,7 +67,7 @@ def backward(root, grad=None, retain_graph=False):
                 continue
         if g is None:
             continue
-        if ctx.freed:
+        if ctx.saved_tensors is None:
             raise RuntimeError(
                 f"backward: the graph through {ctx.op.name} was freed by an earlier backward(); "
                 f"call the first backward(retain_graph=True) to go through it twice"
@@ -81,14 +81,13 @@ def backward(root, grad=None, retain_graph=False):
             data = parent.data
             if pg.shape != data.shape:
                 pg = _fit_gradient(ctx, parent, pg)
-            if pg.dtype != data.dtype:
+            if pg.dtype is not data.dtype and pg.dtype != data.dtype:
                 pg = pg.astype(data.dtype)
             key = id(parent)
             previous = pending.get(key)
             pending[key] = pg if previous is None else previous + pg
         if not retain_graph:
-            ctx.saved_tensors = None
-            ctx.freed = True
+            ctx.saved_tensors = None  # frees the saved arrays and marks the node as gone through
 
 
 def _fit_gradient(ctx, parent, grad):

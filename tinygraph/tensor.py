@@ -127,25 +127,25 @@ class Tensor:
         return Tensor._wrap(_as_array(array), False, None)
 
     def __add__(self, other):
-        return ops.add(self, self._operand(other))
+        return ops.add(self, other if isinstance(other, Tensor) else self._operand(other))
 
     def __radd__(self, other):
         return ops.add(self._operand(other), self)
 
     def __sub__(self, other):
-        return ops.sub(self, self._operand(other))
+        return ops.sub(self, other if isinstance(other, Tensor) else self._operand(other))
 
     def __rsub__(self, other):
         return ops.sub(self._operand(other), self)
 
     def __mul__(self, other):
-        return ops.mul(self, self._operand(other))
+        return ops.mul(self, other if isinstance(other, Tensor) else self._operand(other))
 
     def __rmul__(self, other):
         return ops.mul(self._operand(other), self)
 
     def __truediv__(self, other):
-        return ops.div(self, self._operand(other))
+        return ops.div(self, other if isinstance(other, Tensor) else self._operand(other))
 
     def __rtruediv__(self, other):
         return ops.div(self._operand(other), self)
@@ -157,7 +157,7 @@ class Tensor:
         return ops.pow(self._operand(base), self)
 
     def __matmul__(self, other):
-        return ops.matmul(self, self._operand(other))
+        return ops.matmul(self, other if isinstance(other, Tensor) else self._operand(other))
 
     def __rmatmul__(self, other):
         return ops.matmul(self._operand(other), self)

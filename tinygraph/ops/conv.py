@@ -57,12 +57,9 @@ class Correlate(Function):
         windows = sliding_windows(padded, kh, kw, sh, sw)
         n, ho, wo = windows.shape[:3]
         filters = w.reshape(n_filters, -1)
-        if ctx.needs_input_grad:
-            cols = windows.reshape(n * ho * wo, -1)  # the one copy: the im2col matrix, kept for the filter gradient
-            out = cols @ filters.T
-            ctx.save_for_backward(cols, w)
-        else:
-            out = _blocked_product(windows, filters)
+        # The im2col matrix is the one copy, kept only when the filter gradient will need it.
+        out, cols = _blocked_product(windows, filters, keep_cols=ctx.needs_input_grad[1:2] == (True,))
+        ctx.save_for_backward(cols, w)
         if b is not None:
             out = np.add(out, b, out=out) if np.result_type(out, b) == out.dtype else out + b
         ctx.geometry = (x.shape, padded.shape, single)
@@ -87,20 +84,29 @@ class Correlate(Function):
         return dx, dw, db
 
 
-# Window gradients are made and scattered a block of samples at a time: the batch's whole set would be as large
-# as the im2col matrix again, and a block that fits in cache is scattered faster.
-_BLOCK_BYTES = 4 << 20
+# The im2col copy and the window gradients are made a block of samples at a time: a cache-sized block is multiplied
+# or scattered while it is still in cache, and the window gradients never exist for the whole batch at once.
+_BLOCK_BYTES = 2 << 20
 
 
-def _blocked_product(windows, filters):
-    """windows · filtersᵀ a block of samples at a time, when no gradient needs the whole im2col matrix kept."""
-    n, ho, wo = windows.shape[:3]
-    out = np.empty((n, ho * wo, filters.shape[0]), dtype=np.result_type(windows, filters))
-    step = max(1, _BLOCK_BYTES // max(1, ho * wo * filters.shape[1] * out.itemsize))
+def _blocked_product(windows, filters, keep_cols):
+    """windows · filtersᵀ a block of samples at a time: each block's im2col copy is multiplied while it is still in
+    cache. With `keep_cols` the blocks are written into one im2col matrix, returned for the filter gradient."""
+    n, ho, wo, kh, kw, c = windows.shape
+    rows, k = ho * wo, kh * kw * c
+    dtype = np.result_type(windows, filters)
+    out = np.empty((n * rows, filters.shape[0]), dtype=dtype)
+    cols = np.empty((n * rows, k), dtype=windows.dtype) if keep_cols else None
+    step = max(1, _BLOCK_BYTES // max(1, rows * k * windows.itemsize))
     for start in range(0, n, step):
-        cols = windows[start : start + step].reshape(-1, filters.shape[1])
-        np.matmul(cols, filters.T, out=out[start : start + step].reshape(-1, filters.shape[0]))
-    return out.reshape(n * ho * wo, filters.shape[0])
+        block = slice(start * rows, (start + step) * rows)
+        if keep_cols:
+            block_cols = cols[block]
+            block_cols.reshape((-1,) + windows.shape[1:])[...] = windows[start : start + step]
+        else:
+            block_cols = windows[start : start + step].reshape(-1, k)
+        np.matmul(block_cols, filters.T, out=out[block])
+    return out, cols
 
 
 def _input_gradient(g, w, x_shape, padded_shape, stride, padding):

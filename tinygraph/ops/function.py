@@ -8,7 +8,7 @@ from ..tensor import Tensor
 class Context:
     """One node of the graph: the op that ran, its input tensors, its attributes and saved arrays."""
 
-    __slots__ = ("op", "parents", "attrs", "saved_tensors", "needs_input_grad", "freed", "__dict__")
+    __slots__ = ("op", "parents", "attrs", "saved_tensors", "needs_input_grad", "__dict__")
 
     def __init__(self, op, parents, attrs):
         self.op = op
@@ -16,7 +16,6 @@ class Context:
         self.attrs = attrs
         self.saved_tensors = ()
         self.needs_input_grad = ()
-        self.freed = False
 
     def __getattr__(self, name):
         # Non-array arguments (axis, stride, ...) are read in backward as `ctx.axis`.
@@ -28,9 +27,10 @@ class Context:
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
 
-    def free(self):
-        self.saved_tensors = None
-        self.freed = True
+    @property
+    def freed(self):
+        """backward() without retain_graph has released the saved arrays."""
+        return self.saved_tensors is None
 
 
 class Function:

@@ -1,6 +1,7 @@
 """Forward values of every op against plain NumPy, and the dtype rules."""
 import numpy as np
 import pytest
+from cases import MATMUL_SHAPES
 
 import tinygraph as tg
 from tinygraph import Tensor
@@ -67,17 +68,6 @@ def test_rpow_number_base(rng):
     np.testing.assert_allclose((2.0 ** Tensor(e)).data, 2.0**e, rtol=1e-12)
 
 
-MATMUL_SHAPES = [
-    ((3,), (3,)),
-    ((3,), (3, 4)),
-    ((2, 3), (3,)),
-    ((2, 3), (3, 4)),
-    ((5, 2, 3), (3, 4)),
-    ((2, 3), (5, 3, 4)),
-    ((2, 1, 2, 3), (5, 3, 4)),
-    ((3,), (2, 3, 4)),
-    ((2, 3, 4), (4,)),
-]
 
 
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)

@@ -1,6 +1,7 @@
 """Float64 central-difference checks of every differentiable op over a grid of shapes."""
 import numpy as np
 import pytest
+from cases import MATMUL_SHAPES
 
 import tinygraph as tg
 from tinygraph import Tensor, gradcheck
@@ -60,17 +61,6 @@ def test_pow_tensor_exponent(leaf, shapes):
     check(leaf, lambda e: 2.0**e, shapes[1])
 
 
-MATMUL_SHAPES = [
-    ((3,), (3,)),
-    ((3,), (3, 4)),
-    ((2, 3), (3,)),
-    ((2, 3), (3, 4)),
-    ((5, 2, 3), (3, 4)),
-    ((2, 3), (5, 3, 4)),
-    ((2, 1, 2, 3), (3, 3, 2)),
-    ((3,), (2, 3, 4)),
-    ((2, 3, 4), (4,)),
-]
 
 
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)

@@ -4,8 +4,10 @@ import contextlib
 enabled = True
 
 
-class no_grad(contextlib.ContextDecorator):
-    """Record nothing inside: results never require grad and hold no graph."""
+class _GradMode(contextlib.ContextDecorator):
+    """Set recording to `mode` inside, and restore it after."""
+
+    mode = None
 
     def __init__(self):
         # A stack, not one slot: a decorated function may call itself (or another user of the same instance).
@@ -14,7 +16,7 @@ class no_grad(contextlib.ContextDecorator):
     def __enter__(self):
         global enabled
         self._previous.append(enabled)
-        enabled = False
+        enabled = self.mode
         return self
 
     def __exit__(self, *exc):
@@ -23,23 +25,16 @@ class no_grad(contextlib.ContextDecorator):
         return False
 
 
-class enable_grad(contextlib.ContextDecorator):
+class no_grad(_GradMode):
+    """Record nothing inside: results never require grad and hold no graph."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
     """Record again inside a `no_grad` block."""
 
-    def __init__(self):
-        # A stack, as in no_grad.
-        self._previous = []
-
-    def __enter__(self):
-        global enabled
-        self._previous.append(enabled)
-        enabled = True
-        return self
-
-    def __exit__(self, *exc):
-        global enabled
-        enabled = self._previous.pop()
-        return False
+    mode = True
 
 
 def is_grad_enabled():

@@ -121,6 +121,8 @@ class Tensor:
         """A non-Tensor operand takes this tensor's float dtype, so a Python float never upcasts float32."""
         if isinstance(other, Tensor):
             return other
+        if type(other) is np.ndarray and other.dtype is self.data.dtype:
+            return Tensor._wrap(other, False, None)
         array = np.asarray(other)
         if self.data.dtype.kind == "f" and array.dtype.kind in "biuf" and array.dtype != self.data.dtype:
             array = array.astype(self.data.dtype)

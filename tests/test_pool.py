@@ -118,3 +118,21 @@ def test_errors_name_the_op_and_shapes(op, shape, pool, stride, message):
 def test_avgpool_of_integers_is_a_float_mean():
     x = np.arange(16).reshape(1, 4, 4, 1)
     np.testing.assert_array_equal(tg.avgpool(x, 2, 2).data[0, :, :, 0], [[2.5, 4.5], [10.5, 12.5]])
+
+
+@pytest.mark.parametrize("few_channels", [0, 10**6], ids=["one-hot product", "flat index"])
+@pytest.mark.parametrize("shape, pool", [((2, 7, 6, 3), 2), ((1, 9, 8, 20), (3, 2)), ((3, 4, 4, 1), 2)], ids=str)
+def test_both_tiled_maxpool_backward_paths(monkeypatch, few_channels, shape, pool):
+    """Tiled windows take one of two backward paths by channel count; both are exact, ties included."""
+    from tinygraph.ops import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "_FEW_CHANNELS", few_channels)
+    x = tg.Tensor(np.random.default_rng(3).standard_normal(shape), requires_grad=True)
+    assert tg.gradcheck(lambda x: x.maxpool(pool, pool), x)
+    tied = tg.Tensor(np.ones(shape), requires_grad=True)
+    out = tied.maxpool(pool, pool)
+    out.backward(np.arange(out.size, dtype=np.float64).reshape(out.shape) + 1)
+    ph, pw = _pair(pool)
+    corners = tied.grad[:, : out.shape[1] * ph : ph, : out.shape[2] * pw : pw]
+    np.testing.assert_array_equal(corners, np.arange(out.size).reshape(out.shape) + 1)
+    assert np.count_nonzero(tied.grad) == out.size

@@ -22,6 +22,29 @@ def _tiled(grad_windows, x_shape):
     return out
 
 
+# Below this many channels the one-hot product above runs NumPy's inner loop over a handful of values at a time;
+# writing each gradient straight to its winner's flat index is then faster (measured 3x at 64x14x14x5; 2x slower
+# at 64x24x24x64).
+_FEW_CHANNELS = 16
+
+
+def _tiled_by_index(winner, grad, x_shape, pool):
+    """Tiled windows: each output's gradient written to the flat index of its window's winner (no two coincide)."""
+    n, h, w, c = x_shape
+    _, ho, wo, _ = grad.shape
+    ph, pw = pool
+    corner = (
+        (np.arange(n) * (h * w * c))[:, None, None, None]
+        + (np.arange(ho) * (ph * w * c))[:, None, None]
+        + (np.arange(wo) * (pw * c))[:, None]
+        + np.arange(c)
+    )
+    offset = np.array([a * w * c + b * c for a in range(ph) for b in range(pw)])
+    dx = np.zeros(n * h * w * c, dtype=grad.dtype)
+    dx[(corner + offset[winner]).ravel()] = grad.ravel()
+    return dx.reshape(x_shape)
+
+
 def _scattered(grad_windows, x_shape, stride):
     """Overlapping (or gapped) windows' gradients (N, Ho, Wo, ph, pw, C) added into an input-shaped array."""
     out = np.zeros(x_shape, dtype=grad_windows.dtype)
@@ -74,7 +97,9 @@ class MaxPool(Function):
         if single:
             grad = grad[None]
         offsets = np.arange(ph * pw, dtype=winner.dtype).reshape(ph, pw)
-        if stride == (ph, pw):
+        if stride == (ph, pw) and x_shape[-1] < _FEW_CHANNELS:
+            dx = _tiled_by_index(winner, grad, x_shape, (ph, pw))
+        elif stride == (ph, pw):
             hit = winner[:, :, None, :, None, :] == offsets[:, None, :, None]
             dx = _tiled(hit * grad[:, :, None, :, None, :], x_shape)
         else:

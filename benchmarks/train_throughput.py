@@ -263,6 +263,9 @@ def torch_trainer(module, model, xt, yt, batch):
 
 
 # ----- timing -------------------------------------------------------------------------------------------------
+SETTLE_SECONDS = 0.5
+
+
 def calibrate(run, batch, seconds, cap):
     """A sample count, a multiple of `batch`, for which `run(n)` lasts about `seconds` (the probes also warm up)."""
     n = min(batch, cap)
@@ -295,6 +298,9 @@ def measure(runs, batch, settings, cap):
     rates = {side: [] for side in runs}
     for _ in range(settings.repeats):
         for side, run in runs.items():
+            # The other library's idle worker threads spin for a while after its run (OpenMP, OpenBLAS), taking
+            # a core from this one: a pause lets them sleep first.
+            time.sleep(SETTLE_SECONDS)
             rates[side].append(counts[side] / run(counts[side]))
     return {side: Rate.of(values) for side, values in rates.items()}
 

@@ -41,3 +41,18 @@ def test_readme_test_command_is_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     command = 'python -m pip install -e ".[dev]" && python -m pytest -q'
     assert command in readme and command in ci
+
+
+def test_readme_python_examples_run(tmp_path):
+    """The README's code blocks, as written (the tutorial block with one epoch instead of thirty, for time)."""
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) >= 2
+    env = dict(os.environ, TINYGRAPH_MNIST_SOURCE="sample")
+    for block in blocks:
+        code = block.replace("epochs=30", "epochs=1")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                                cwd=tmp_path, timeout=120)
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "graph.svg").exists() and (tmp_path / "cnn.svg").exists() and (tmp_path / "cnn.npz").exists()

@@ -66,7 +66,11 @@ class Max(Function):
 
 def _checked_axes(name, x, axis):
     """normalize_axes, with an error that names the op and the input shape."""
-    shape = tuple(np.shape(x))
+    shape = x.shape if hasattr(x, "shape") else np.shape(x)
+    if axis is None:
+        return tuple(range(len(shape)))
+    if type(axis) is int and -len(shape) <= axis < len(shape):  # the common case, without the generic checks
+        return (axis % len(shape),)
     try:
         return normalize_axes(axis, len(shape))
     except (TypeError, ValueError) as err:

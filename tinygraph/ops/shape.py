@@ -74,6 +74,8 @@ def _normalize_index(index):
 
 
 def _shape_tuple(shape):
+    if type(shape) is tuple and all(type(n) is int for n in shape):  # the common case, checked cheaply
+        return shape
     if np.ndim(shape) == 0:
         shape = (shape,)
     try:

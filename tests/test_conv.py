@@ -207,15 +207,16 @@ def test_convolve_errors_name_convolve():
         tg.convolve(X, np.zeros((4, 3, 3, 2)))
 
 
+@pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("block_bytes", [1, 600, 1 << 22])
-def test_inference_and_blocked_paths_agree_with_the_training_path(monkeypatch, block_bytes):
+def test_inference_and_blocked_paths_agree_with_the_training_path(monkeypatch, block_bytes, channels):
     """Without a gradient the forward runs a block of samples at a time; the input gradient always does."""
     import tinygraph.ops.conv as conv
 
     monkeypatch.setattr(conv, "_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(7)
-    x = Tensor(rng.standard_normal((5, 7, 6, 3)), requires_grad=True)
-    w = Tensor(rng.standard_normal((4, 3, 2, 3)), requires_grad=True)
+    x = Tensor(rng.standard_normal((5, 7, 6, channels)), requires_grad=True)
+    w = Tensor(rng.standard_normal((4, 3, 2, channels)), requires_grad=True)
     b = Tensor(rng.standard_normal(4))
     with tg.no_grad():
         inferred = tg.correlate(x, w, b, stride=(2, 1), padding=(1, 1)).data

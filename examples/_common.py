@@ -1,5 +1,6 @@
 """What the two MNIST examples share: flags, data, recipes, training and the final report."""
 import argparse
+import os
 import time
 
 import numpy as np
@@ -21,11 +22,11 @@ def parse_args(description, fast=None):
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="tutorial",
                         help="tutorial: per-sample SGD on MSE, as in the tutorial; fast: a wider network, "
                              "mini-batches, cross-entropy and Adam for the best accuracy in about a minute")
-    parser.add_argument("--samples", type=int, help="training samples to use (default: 1000 for the tutorial recipe, "
+    parser.add_argument("--samples", type=positive_int, help="training samples to use (default: 1000 for the tutorial recipe, "
                                                     "all for fast)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float, help="learning rate")
+    parser.add_argument("--epochs", type=positive_int)
+    parser.add_argument("--batch-size", type=positive_int)
+    parser.add_argument("--lr", type=float, help="learning rate (default: the recipe's; 0.001 for --optimizer adam)")
     parser.add_argument("--optimizer", choices=["sgd", "adam"])
     parser.add_argument("--loss", choices=["mse", "cross_entropy"])
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction,
@@ -41,10 +42,32 @@ def parse_args(description, fast=None):
     recipe = dict(RECIPES[args.recipe])
     if args.recipe == "fast":
         recipe.update(fast or {})
+    if args.optimizer == "adam" and recipe["optimizer"] != "adam" and args.lr is None:
+        args.lr = 0.001  # the tutorial's SGD rate of 0.1 would make Adam diverge
     for key, value in recipe.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    check_output_paths(parser, args)
     return args
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def check_output_paths(parser, args):
+    """Refuse output paths that would fail only after the training, before it starts."""
+    for flag, path, endings in [("--save", args.save, (".npz",)), ("--graph", args.graph, (".svg", ".png", ".pdf"))]:
+        if path is None:
+            continue
+        if not path.lower().endswith(endings):
+            parser.error(f"{flag} {path}: the file name must end in {' or '.join(endings)}")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            parser.error(f"{flag} {path}: the folder {folder} does not exist")
 
 
 def load_data(args):
@@ -52,7 +75,10 @@ def load_data(args):
     if args.data == "mnist":
         (x_train, y_train), (x_test, y_test) = load_mnist()
     elif args.data.startswith("idx:"):
-        (x_train, y_train), (x_test, y_test) = load_idx(args.data[4:])
+        try:
+            (x_train, y_train), (x_test, y_test) = load_idx(args.data[4:])
+        except (FileNotFoundError, ValueError) as err:
+            raise SystemExit(f"--data {args.data}: {err}") from None
     else:
         raise SystemExit(f"--data must be 'mnist' or 'idx:DIR', got {args.data!r}")
     rng = np.random.default_rng(args.seed)

@@ -36,6 +36,18 @@ def test_fast_recipe_runs_and_draws(script, tmp_path):
     assert "FCLayer_1" in (tmp_path / "step.svg").read_text()
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--graph", "step.dot"], "--graph step.dot: the file name must end in .svg or .png or .pdf"),
+    (["--save", "nowhere/net.npz"], "--save nowhere/net.npz: the folder"),
+    (["--samples", "0"], "--samples: must be a positive whole number"),
+])
+def test_bad_flags_stop_before_training(flags, message, tmp_path):
+    env = dict(os.environ, TINYGRAPH_MNIST_SOURCE="sample")
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "mlp_mnist.py"), *flags],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and message in result.stderr and "epoch" not in result.stdout
+
+
 def test_readme_test_command_is_what_ci_runs():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()

@@ -125,3 +125,21 @@ def test_wrong_input_rank_for_conv_and_pool():
         ConvolutionalLayer(2, 3)(batch(1, 28, 28))
     with pytest.raises(ValueError, match=r"MaxPoolingLayer.*\(N, H, W, C\)"):
         MaxPoolingLayer()(batch(2, 8, 8))
+
+
+def test_numpy_scalars_are_accepted_and_saved_as_plain_numbers(tmp_path):
+    net = (
+        tg.Network(seed=0)
+        .add(ConvolutionalLayer(np.int64(2), 3, padding=np.int64(1)))
+        .add(FlattenLayer()).add(DropoutLayer(np.float32(0.25))).add(FCLayer(np.int64(3)))
+    )
+    net.predict(batch(1, 5, 5, 1))
+    assert net.layers[0].padding == (1, 1) and type(net.layers[-1].output_size) is int
+    net.save(tmp_path / "m.npz")
+    assert tg.Network.load(tmp_path / "m.npz").layers[0].padding == (1, 1)
+
+
+@pytest.mark.parametrize("padding", [-1, (1, -1), (1, 2, 3), "full", 1.5])
+def test_bad_padding_is_refused_when_the_layer_is_made(padding):
+    with pytest.raises(ValueError, match="ConvolutionalLayer: padding must be"):
+        ConvolutionalLayer(2, 3, padding=padding)

@@ -251,3 +251,96 @@ def test_draw_graph_with_gradients_leaves_training_state_alone():
     assert "|grad|=" in source and "subgraph cluster_" in source
     assert all(p.grad is None for p in net.parameters())
     assert all(np.array_equal(a, p.data) for a, p in zip(before, net.parameters()))
+
+
+def mlp3(seed=0):
+    return tg.Network(seed=seed).add(FCLayer(5)).add(ActivationLayer("tanh")).add(FCLayer(3))
+
+
+def three_classes(n=10):
+    rng = np.random.default_rng(1)
+    return rng.random((n, 4), dtype=np.float32), rng.integers(0, 3, n)
+
+
+def test_evaluate_refuses_labels_that_do_not_fit_the_outputs():
+    x, y = three_classes()
+    net = mlp3()
+    net.predict(x)
+    with pytest.raises(ValueError, match=r"Network.evaluate: expected integer labels of shape \(N,\) or one-hot"):
+        net.evaluate(x, y[:, None])
+    with pytest.raises(ValueError, match=r"one-hot targets of shape \(N, 3\) for 3 outputs, got float32 of shape"):
+        net.evaluate(x, tg.datasets.one_hot(y, 5))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\)"):
+        net.evaluate(x, y + 3)
+
+
+def test_validation_data_is_checked_before_training():
+    x, y = three_classes()
+    net = mlp3().use("cross_entropy")
+    with pytest.raises(ValueError, match=r"validation samples have shape \(5,\), the network takes \(4,\)"):
+        net.fit(x, y, 1, 0.1, validation_data=(np.ones((3, 5)), y[:3]), verbose=0)
+    with pytest.raises(ValueError, match=r"Network.fit \(validation_data\): expected integer labels"):
+        net.fit(x, y, 1, 0.1, validation_data=(x, y + 0.5), verbose=0)
+    assert net.history["loss"] == []
+
+
+def test_fit_checks_the_sample_shape_of_a_built_network():
+    x, y = three_classes()
+    net = mlp3().use("cross_entropy").fit(x, y, 1, 0.1, verbose=0)
+    with pytest.raises(ValueError, match=r"Network.fit: samples have shape \(2, 2\), the network was built for \(4,\)"):
+        net.fit(x.reshape(-1, 2, 2), y, 1, 0.1, verbose=0)
+
+
+def test_drawing_does_not_change_what_training_does_next():
+    from tinygraph.layers import DropoutLayer
+
+    x, y = three_classes(16)
+
+    def trained(draw):
+        net = tg.Network(seed=0).add(FCLayer(8)).add(DropoutLayer(0.5)).add(FCLayer(3)).use("cross_entropy")
+        net.fit(x, y, 1, 0.1, batch_size=4, verbose=0)
+        if draw:
+            net.draw_graph(x[0])
+        net.fit(x, y, 1, 0.1, batch_size=4, verbose=0)
+        return [p.data for p in net.parameters()]
+
+    assert all(np.array_equal(a, b) for a, b in zip(trained(False), trained(True)))
+
+
+def test_saved_file_gets_the_usual_mode_and_a_missing_folder_is_named(tmp_path):
+    x, _ = three_classes()
+    net = mlp3()
+    net.predict(x)
+    path = net.save(tmp_path / "m.npz")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+    with pytest.raises(FileNotFoundError, match="Network.save: the folder .*nowhere does not exist"):
+        net.save(tmp_path / "nowhere" / "m.npz")
+
+
+def test_load_refuses_malformed_architecture_records(tmp_path):
+    import json
+
+    x, _ = three_classes()
+    net = mlp3()
+    net.predict(x)
+    path = tmp_path / "m.npz"
+    net.save(path)
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    record = json.loads(str(arrays["architecture"]))
+    for field, value, message in [
+        ("layers", ["FCLayer"], "layer list is malformed"),
+        ("layers", 5, "layer list is malformed"),
+        ("input_shape", [100000, 100000, 100], "input shape"),
+        ("input_shape", "4", "input shape"),
+    ]:
+        edited = dict(record, **{field: value})
+        np.savez(path, **dict(arrays, architecture=np.array(json.dumps(edited))))
+        with pytest.raises(ValueError, match=message):
+            tg.Network.load(path)
+    single = tmp_path / "single.npy"
+    np.save(single, np.ones(3))
+    with pytest.raises(ValueError, match="single.npy is not a tinygraph network file"):
+        tg.Network.load(single)

@@ -6,6 +6,7 @@ pooch), or the sample of 5,000 real digits bundled with tinygraph, which needs n
 variable ``TINYGRAPH_MNIST_SOURCE=sample`` to make tests and CI use the sample without trying the network.
 """
 import gzip
+import math
 import os
 import zipfile
 import zlib
@@ -224,7 +225,7 @@ def read_idx(path):
     if len(raw) < header_size:
         raise ValueError(f"read_idx: {path} is truncated inside its header ({len(raw)} of {header_size} bytes)")
     shape = tuple(int(size) for size in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(int(n) for n in shape)  # Python ints: a crafted header cannot overflow the product
     expected, found = count * dtype.itemsize, len(raw) - header_size
     if found != expected:
         problem = "truncated" if found < expected else "longer than its header says"
@@ -251,10 +252,12 @@ def _file_bytes(path):
 def one_hot(labels, classes=None):
     """Integer labels (n,) as float32 rows (n, classes) with a single 1 at each label; classes defaults to max + 1."""
     labels = np.asarray(labels)
+    if labels.size == 0:
+        labels = labels.astype(np.int64)  # an empty list arrives as float64
     if labels.ndim != 1:
         raise ValueError(f"one_hot: labels should be 1-D (n,), got shape {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"one_hot: labels should be integers, got dtype {labels.dtype}")
+        raise TypeError(f"one_hot: labels should be integers, got dtype {labels.dtype}")
     if classes is None:
         classes = int(labels.max()) + 1 if labels.size else 0
     elif isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or classes < 1:

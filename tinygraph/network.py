@@ -1,4 +1,5 @@
 """Network: the tutorial's add / use / fit / predict, driving layers, a loss and an optimizer."""
+import contextlib
 import json
 import os
 import tempfile
@@ -17,6 +18,7 @@ from .tensor import Tensor
 LOSSES = {"mse": ops.mse, "cross_entropy": ops.cross_entropy}
 FILE_FORMAT = "tinygraph.network"
 FILE_VERSION = 1
+_MAX_SAMPLE_SIZE = 1 << 26  # elements in one input sample: far above any image, far below what fits in memory
 
 
 def _float_inputs(where, x):
@@ -36,16 +38,33 @@ def _float_inputs(where, x):
     return x
 
 
+def _new_file_mode():
+    """The mode open() gives a new file: 0666 less the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _positive_int(where, what, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{where}: {what} must be a positive int, got {value!r}")
     return int(value)
 
 
-def _labels(y):
-    """Class labels from integer labels (N,) or one-hot/probability rows (N, C)."""
-    y = np.asarray(y)
-    return y.argmax(axis=-1) if y.ndim > 1 else y
+def _labels(where, y, classes):
+    """Class labels from integer labels (N,) or one-hot/probability rows (N, classes), checked."""
+    y = np.asarray(y.data if isinstance(y, Tensor) else y)
+    if y.ndim == 2 and y.shape[1] == classes and y.dtype.kind in "biuf":
+        return y.argmax(axis=-1)
+    if y.ndim == 1 and y.dtype.kind in "iu":
+        if len(y) and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(f"{where}: labels must lie in [0, {classes}) for {classes} outputs, "
+                             f"got {y.min()}..{y.max()}")
+        return y
+    raise ValueError(
+        f"{where}: expected integer labels of shape (N,) or one-hot targets of shape (N, {classes}) "
+        f"for {classes} outputs, got {y.dtype} of shape {y.shape}"
+    )
 
 
 class Network:
@@ -134,6 +153,9 @@ class Network:
         x = _float_inputs("Network.fit", x)
         y = self._targets(x, y)
         self._build(x)
+        if tuple(x.shape[1:]) != tuple(self.input_shape):
+            raise ValueError(f"Network.fit: samples have shape {x.shape[1:]}, the network was built for "
+                             f"{self.input_shape}")
         self._check_targets("Network.fit", y)
         optimizer = self._make_optimizer(learning_rate)
         validation = self._validation(validation_data)
@@ -238,8 +260,17 @@ class Network:
             x_val, y_val = validation_data
         except (TypeError, ValueError):
             raise ValueError("Network.fit: validation_data must be a pair (x_val, y_val)") from None
+        x_val = _float_inputs("Network.fit (validation_data)", x_val)
         if len(x_val) != len(y_val):
             raise ValueError(f"Network.fit: validation x has {len(x_val)} samples but y has {len(y_val)}")
+        if tuple(x_val.shape[1:]) != tuple(self.input_shape):
+            raise ValueError(f"Network.fit: validation samples have shape {x_val.shape[1:]}, the network takes "
+                             f"{self.input_shape}")
+        with no_grad():
+            out_shape = self.forward(x_val[:1]).shape
+        if len(out_shape) != 2:
+            raise ValueError(f"Network.fit: validation accuracy needs outputs of shape (N, classes), got {out_shape}")
+        _labels("Network.fit (validation_data)", y_val, out_shape[1])
         return x_val, y_val
 
     # ----- inference ---------------------------------------------------------------------------------------
@@ -257,7 +288,11 @@ class Network:
 
         if len(x) != len(y):
             raise ValueError(f"Network.evaluate: x has {len(x)} samples but y has {len(y)}")
-        return float(accuracy_score(_labels(y), self.predict(x).argmax(axis=-1)))
+        predicted = self.predict(x)
+        if predicted.ndim != 2:
+            raise ValueError(f"Network.evaluate: accuracy needs outputs of shape (N, classes), got {predicted.shape}")
+        labels = _labels("Network.evaluate", y, predicted.shape[1])
+        return float(accuracy_score(labels, predicted.argmax(axis=-1)))
 
     def summary(self, input_shape=None):
         """Print each layer's name, output shape and parameter count."""
@@ -294,12 +329,15 @@ class Network:
         arrays["architecture"] = np.array(json.dumps(architecture))
         path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(f"Network.save: the folder {directory} does not exist")
         handle, temporary = tempfile.mkstemp(prefix=".tinygraph-", suffix=".npz.tmp", dir=directory)
         try:
             with os.fdopen(handle, "wb") as file:
                 np.savez(file, **arrays)
                 file.flush()
                 os.fsync(file.fileno())
+            os.chmod(temporary, _new_file_mode())  # mkstemp's 0600 would hide the model from other users
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)
@@ -310,7 +348,10 @@ class Network:
     def load(cls, path):
         """A network from a file written by `save`; never runs code from the file."""
         try:
-            with np.load(path, allow_pickle=False) as archive:
+            archive = np.load(path, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not an .npz archive")
+            with archive:
                 architecture = json.loads(str(archive["architecture"]))
                 arrays = {key: archive[key] for key in archive.files if key != "architecture"}
         except FileNotFoundError:
@@ -328,13 +369,22 @@ class Network:
             raise fail("it has no tinygraph architecture record")
         if architecture.get("version") != FILE_VERSION:
             raise fail(f"version {architecture.get('version')!r} is not supported (this is version {FILE_VERSION})")
+        layers, input_shape = architecture.get("layers"), architecture.get("input_shape")
+        if not isinstance(layers, list) or not all(isinstance(spec, dict) for spec in layers):
+            raise fail("its layer list is malformed")
+        if not (isinstance(input_shape, list) and all(type(n) is int and 0 < n for n in input_shape)
+                and int(np.prod(input_shape)) <= _MAX_SAMPLE_SIZE):
+            raise fail(f"its input shape {input_shape!r} is not a list of positive sizes of a sensible total")
         net = cls()
-        for spec in architecture.get("layers", []):
+        for spec in layers:
             layer_type = LAYER_TYPES.get(spec.get("class"))
             if layer_type is None:
                 raise fail(f"unknown layer type {spec.get('class')!r}")
+            config = spec.get("config", {})
+            if not isinstance(config, dict):
+                raise fail(f"the configuration of a {spec.get('class')} is malformed")
             try:
-                net.add(layer_type(**spec.get("config", {})))
+                net.add(layer_type(**config))
             except (TypeError, ValueError) as err:
                 raise fail(f"bad configuration for {spec.get('class')}: {err}") from None
         if architecture.get("loss") in LOSSES:
@@ -369,9 +419,10 @@ class Network:
         self._build(x)
         out = Tensor(x, name="input")
         clusters, seen = {}, {id(out)}
-        for layer in self.layers:
-            out = layer(out, training=True, rng=self.rng)
-            clusters[layer.name] = _produced_since(out, seen)
+        with self._random_state_kept():
+            for layer in self.layers:
+                out = layer(out, training=True, rng=self.rng)
+                clusters[layer.name] = _produced_since(out, seen)
         target = self._sample_target(out, y_sample)
         loss = self._loss(out, target)
         clusters[f"loss: {self.loss_name or getattr(self.loss, '__name__', 'custom')}"] = _produced_since(loss, seen)
@@ -384,6 +435,18 @@ class Network:
             # The drawing shows this step's gradients; the parameters keep the ones training left.
             for p, grad in zip(self.parameters(), saved):
                 p.grad = grad
+
+    @contextlib.contextmanager
+    def _random_state_kept(self):
+        """Random draws inside (dropout masks) leave every generator of the network as it was, so that drawing
+        does not change what training does next."""
+        generators = {id(g): g for g in [self.rng] + [getattr(layer, "_rng", None) for layer in self.layers] if g}
+        states = [(g, g.bit_generator.state) for g in generators.values()]
+        try:
+            yield
+        finally:
+            for generator, state in states:
+                generator.bit_generator.state = state
 
     def _is_one_sample(self, x_sample):
         return not self.built or tuple(np.shape(x_sample)) == tuple(self.input_shape)

@@ -1,4 +1,6 @@
 """The Layer base class: parameters built lazily on the first input, and the weight initialisers."""
+import numbers
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -39,6 +41,26 @@ def check_init(layer, init):
     if init not in INITIALIZERS:
         raise ValueError(f"{layer}: unknown init {init!r}; use one of {', '.join(INITIALIZERS)}")
     return init
+
+
+def positive_int(layer, what, value):
+    """A positive whole number (NumPy integers too) as an int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{layer}: {what} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def padding_spec(layer, padding):
+    """A layer's padding as "valid", "same", or a pair (rows, cols) of non-negative ints."""
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise ValueError(f'{layer}: padding must be an int, (rows, cols), "valid" or "same", got {padding!r}')
+        return padding
+    pair = (padding, padding) if np.ndim(padding) == 0 else tuple(padding)
+    if len(pair) != 2 or not all(isinstance(p, numbers.Integral) and not isinstance(p, bool) and p >= 0
+                                 for p in pair):
+        raise ValueError(f"{layer}: padding must be a non-negative int or a pair of them, got {padding!r}")
+    return int(pair[0]), int(pair[1])
 
 
 def positive_pair(layer, what, value):

@@ -1,8 +1,7 @@
 """The convolutional layer (a correlation, as in the tutorial and Keras)."""
-import numpy as np
 
 from .. import ops
-from .base import Layer, check_init, initial_bias, initial_weights, positive_pair
+from .base import Layer, check_init, initial_bias, initial_weights, padding_spec, positive_int, positive_pair
 
 
 class ConvolutionalLayer(Layer):
@@ -10,11 +9,9 @@ class ConvolutionalLayer(Layer):
 
     def __init__(self, filters_count, filter_shape, padding=(0, 0), stride=1, init="glorot", seed=None):
         super().__init__(seed)
-        if not isinstance(filters_count, int) or filters_count < 1:
-            raise ValueError(f"ConvolutionalLayer: filters_count must be a positive int, got {filters_count!r}")
-        self.filters_count = filters_count
+        self.filters_count = positive_int("ConvolutionalLayer", "filters_count", filters_count)
         self.filter_shape = positive_pair("ConvolutionalLayer", "filter_shape", filter_shape)
-        self.padding = padding if isinstance(padding, str) or np.ndim(padding) == 0 else tuple(padding)
+        self.padding = padding_spec("ConvolutionalLayer", padding)
         self.stride = positive_pair("ConvolutionalLayer", "stride", stride)
         self.init = check_init("ConvolutionalLayer", init)
         self.filters = self.bias = None
@@ -41,7 +38,7 @@ class ConvolutionalLayer(Layer):
         return {
             "filters_count": self.filters_count,
             "filter_shape": list(self.filter_shape),
-            "padding": self.padding if np.ndim(self.padding) == 0 else [int(p) for p in self.padding],
+            "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
             "stride": list(self.stride),
             "init": self.init,
         }

@@ -1,6 +1,6 @@
 """The fully connected layer."""
 from .. import ops
-from .base import Layer, check_init, initial_bias, initial_weights
+from .base import Layer, check_init, initial_bias, initial_weights, positive_int
 
 
 class FCLayer(Layer):
@@ -8,9 +8,7 @@ class FCLayer(Layer):
 
     def __init__(self, output_size, init="glorot", seed=None):
         super().__init__(seed)
-        if not isinstance(output_size, int) or output_size < 1:
-            raise ValueError(f"FCLayer: output_size must be a positive int, got {output_size!r}")
-        self.output_size = output_size
+        self.output_size = positive_int("FCLayer", "output_size", output_size)
         self.init = check_init("FCLayer", init)
         self.weights = self.bias = None
 

@@ -1,4 +1,6 @@
 """Inverted dropout."""
+import numbers
+
 import numpy as np
 
 from .base import Layer, make_rng
@@ -12,7 +14,7 @@ class DropoutLayer(Layer):
 
     def __init__(self, rate, seed=None):
         super().__init__(seed)
-        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ValueError(f"DropoutLayer: rate must be in [0, 1), got {rate!r} (the tutorial's p is 1 - rate)")
         self.rate = float(rate)
         self._rng = None

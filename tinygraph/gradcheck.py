@@ -13,7 +13,8 @@ def _as_float64_inputs(inputs):
     out = []
     for x in inputs:
         if isinstance(x, Tensor):
-            data = x.data.astype(np.float64) if x.dtype.kind == "f" else x.data
+            # A C-ordered copy: perturbing it through a flat view must reach the input, whatever x's layout.
+            data = np.array(x.data, dtype=np.float64, order="C") if x.dtype.kind == "f" else x.data
             out.append(Tensor(data, requires_grad=x.requires_grad, name=x.name))
         else:
             out.append(x)

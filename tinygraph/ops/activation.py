@@ -46,7 +46,8 @@ class Tanh(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x > 0)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(x > 0)
         return np.maximum(x, 0)
 
     @staticmethod
@@ -58,9 +59,11 @@ class Relu(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        # tanh form: no overflow for large |x|, unlike 1 / (1 + exp(-x)).
-        y = 0.5 * (np.tanh(0.5 * x) + 1)
-        ctx.save_for_backward(y)
+        # exp of -|x| only: no overflow, and no cancellation for large negative x (as 1 + tanh(x/2) would have).
+        e = np.exp(-np.abs(x))
+        y = np.where(x >= 0, 1, e) / (1 + e)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(y)
         return y
 
     @staticmethod

@@ -53,6 +53,31 @@ class Pow(Function):
         return grad * (e * a ** (e - 1))
 
 
+class PowTensor(Function):
+    name = "pow"
+
+    @staticmethod
+    def forward(ctx, a, e):
+        out = a**e
+        ctx.save_for_backward(a, e, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, e, out = ctx.saved_tensors
+        need_a, need_e = ctx.needs_input_grad
+        grad_a = grad_e = None
+        if need_a:
+            # a**(e-1) is infinite at a == 0 for e < 1; e * a**(e-1) is the derivative wherever it exists.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_a = grad * (e * a ** (e - 1))
+        if need_e:
+            # log(a) exists for a > 0; at a == 0 the limit of a**e * log(a) is 0 for e > 0.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_e = np.where(a > 0, grad * out * np.log(np.where(a > 0, a, 1)), 0)
+        return grad_a, grad_e
+
+
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
@@ -121,11 +146,9 @@ def neg(a):
 
 
 def pow(a, exponent):
-    """a ** exponent; gradient: g * e * a**(e-1) for a number e, and through exp(e * log(a)) for a Tensor e."""
+    """a ** exponent; gradient: g * e * a**(e-1) to a, and g * a**e * log(a) to a Tensor exponent e (where a > 0)."""
     if isinstance(exponent, Tensor):
-        from .activation import exp, log
-
-        return exp(mul(exponent, log(a)))
+        return apply(PowTensor, a, exponent)
     try:
         exponent = float(exponent)
     except (TypeError, ValueError):

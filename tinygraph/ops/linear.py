@@ -13,7 +13,7 @@ class Linear(Function):
     def forward(ctx, x, w, b=None):
         out = x @ w
         if b is not None:
-            out += b
+            out = np.add(out, b, out=out) if np.result_type(out, b) == out.dtype else out + b
         ctx.save_for_backward(x, w)
         return out
 

@@ -14,7 +14,8 @@ class MeanSquaredError(Function):
     def forward(ctx, pred, target):
         difference = pred - target
         ctx.save_for_backward(difference)
-        return np.asarray(np.vdot(difference, difference) / difference.size, dtype=pred.dtype)
+        dtype = difference.dtype if difference.dtype.kind == "f" else np.float64  # a mean of integers is a float
+        return np.asarray(np.vdot(difference, difference) / difference.size, dtype=dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -38,7 +39,7 @@ class CrossEntropy(Function):
         else:
             picked = (target * log_probs).sum(axis=-1)
         ctx.save_for_backward(log_probs, target)
-        return np.asarray(-picked.mean(), dtype=logits.dtype)
+        return np.asarray(-picked.mean(), dtype=log_probs.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -48,6 +49,8 @@ class CrossEntropy(Function):
         if target.ndim == 1:
             d[np.arange(n), target] -= 1
         else:
+            # softmax · Σ target - target: rows that do not sum to one (zero rows for padding) included.
+            d *= target.sum(axis=-1, keepdims=True)
             d -= target
         return d * (grad / n), None
 
@@ -64,9 +67,8 @@ def mse(pred, target):
 
 
 def cross_entropy(logits, target):
-    """Mean over the batch of -log softmax(logits)[label]; target as integer labels (N,) or one-hot (N, C).
-
-    Gradient: (softmax(logits) - one_hot(target)) / N.
+    """Mean over the batch of -Σ target · log softmax(logits); target as integer labels (N,) or one-hot (N, C)
+    (any non-negative weights work). Gradient: (softmax(logits) · Σ target - target) / N.
     """
     logits = logits if isinstance(logits, Tensor) else Tensor(logits)
     target_data = np.asarray(target.data if isinstance(target, Tensor) else target)

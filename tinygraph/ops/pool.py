@@ -85,7 +85,8 @@ class MaxPool(Function):
             x = x[None]
         views = offset_views(x, *pool_shape, *stride)
         best = _maximum(views)
-        ctx.save_for_backward(_first_winner(views, best))
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(_first_winner(views, best))
         ctx.geometry = (x.shape, single)
         return best[0] if single else best
 

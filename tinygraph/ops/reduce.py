@@ -90,7 +90,7 @@ def mean(x, axis=None, keepdims=False):
     """Mean over `axis`, composed as sum times 1/count."""
     axes = _checked_axes("mean", x, axis)  # checked here so that an error names mean, not sum
     count = int(np.prod([np.shape(x)[ax] for ax in axes]))
-    return sum(x, axes, keepdims) * (1.0 / (count or 1))
+    return sum(x, axes, keepdims) * (1.0 / count if count else float("nan"))  # the mean of nothing, as NumPy
 
 
 def max(x, axis=None, keepdims=False):

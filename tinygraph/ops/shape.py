@@ -60,14 +60,15 @@ def _has_integer_arrays(index):
 
 
 def _normalize_index(index):
-    """Tensors and lists inside an index become arrays, so the index can be stored and reused."""
+    """Tensors, lists and nested tuples inside an index become arrays of their own (copies), so the index can be
+    stored for backward and told apart from basic indexing there, whatever the caller does to it afterwards."""
     from ..tensor import Tensor
 
     def one(p):
         if isinstance(p, Tensor):
-            return p.data
-        if isinstance(p, list):
-            return np.asarray(p)
+            return p.data.copy()
+        if isinstance(p, (list, tuple, np.ndarray)):
+            return np.array(p)
         return p
 
     return tuple(one(p) for p in index) if isinstance(index, tuple) else one(index)

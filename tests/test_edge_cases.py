@@ -64,3 +64,23 @@ def test_linear_with_a_float64_bias_keeps_float64():
 
 def test_mean_over_an_empty_axis_is_nan_as_in_numpy():
     assert np.isnan(tg.mean(Tensor(np.zeros((0, 3))), axis=0).data).all()
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: tg.max([1.0, 2.0]), None, None),
+    (lambda: tg.sum(Tensor(np.ones((2, 3))), axis=True), TypeError, "axis must be an int"),
+    (lambda: tg.reshape(Tensor(np.ones(4)), (2.5, 2)), TypeError, "reshape: the shape must be a tuple of ints"),
+    (lambda: tg.pad(Tensor(np.ones((2, 3))), ((1, 1), (1, 1), (1, 1))), ValueError, r"pad: pad_width must be"),
+    (lambda: tg.pad(Tensor(np.ones(3)), 1.5), ValueError, "pad: pad_width must be"),
+    (lambda: tg.transpose(Tensor(np.ones((2, 3))), (1.5, 0)), TypeError, "transpose: axes must be ints"),
+    (lambda: tg.correlate(np.ones((1, 4, 4, 1)), np.ones((0, 3, 3, 1))), ValueError, "at least one filter"),
+    (lambda: Tensor(np.ones(2), dtype=np.float16), TypeError, "dtype float16 is not supported"),
+    (lambda: (Tensor(np.ones(2), requires_grad=True) * 2).requires_grad_(False), ValueError, "only a leaf"),
+    (lambda: Tensor(np.ones(2)).__array__(np.float32, copy=False), ValueError, "without a copy"),
+])
+def test_clear_errors_for_odd_arguments(call, error, message):
+    if error is None:
+        assert call().item() == 2.0
+        return
+    with pytest.raises(error, match=message):
+        call()

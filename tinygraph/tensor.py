@@ -28,7 +28,9 @@ class Tensor:
     def __init__(self, data, requires_grad=False, name=None, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        array = _as_array(data) if dtype is None else np.asarray(data, dtype=dtype)
+        array = _as_array(data if dtype is None else np.asarray(data, dtype=dtype))
+        if dtype is not None and array.dtype != np.dtype(dtype):
+            raise TypeError(f"Tensor: dtype {np.dtype(dtype)} is not supported; use float32, float64, integers or bool")
         self.data = array
         self.grad = None
         self.requires_grad = False
@@ -68,6 +70,8 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         if dtype is not None and dtype != self.data.dtype:
+            if copy is False:
+                raise ValueError(f"Tensor of dtype {self.dtype} cannot become {np.dtype(dtype)} without a copy")
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
 
@@ -92,6 +96,11 @@ class Tensor:
 
     # ----- gradient state --------------------------------------------------------------------------------
     def requires_grad_(self, requires_grad=True):
+        if not requires_grad and self._ctx is not None:
+            raise ValueError(
+                f"requires_grad_: only a leaf's flag can be turned off (this tensor of shape {self.shape} is the "
+                f"result of {self._ctx.op.name}); use detach() for a copy cut from the graph"
+            )
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad: only float tensors can require grad, got dtype {self.data.dtype} "

@@ -165,8 +165,8 @@ def _check(op, x, w, b, stride, padding):
     shapes = f"x {x_shape}, w {w_shape}" + ("" if b is None else f", b {np.shape(b)}")
     if len(x_shape) not in (3, 4):
         raise ValueError(f"{op}: x must be (N, H, W, C) or one (H, W, C) sample ({shapes})")
-    if len(w_shape) != 4:
-        raise ValueError(f"{op}: w must be (filters, kh, kw, C) ({shapes})")
+    if len(w_shape) != 4 or w_shape[0] < 1:
+        raise ValueError(f"{op}: w must be (filters, kh, kw, C) with at least one filter ({shapes})")
     if x_shape[-1] != w_shape[3]:
         raise ValueError(f"{op}: x has {x_shape[-1]} channels but w expects {w_shape[3]} ({shapes})")
     if b is not None and np.shape(b) != (w_shape[0],):

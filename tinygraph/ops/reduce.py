@@ -11,7 +11,7 @@ def normalize_axes(axis, ndim):
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     out = []
     for ax in axes:
-        if not isinstance(ax, (int, np.integer)):
+        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
             raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
         if not -ndim <= ax < ndim:
             raise ValueError(f"axis {ax} is out of range for a tensor with {ndim} axes")
@@ -77,6 +77,12 @@ def _checked_axes(name, x, axis):
         raise type(err)(f"{name}: {err} (input shape {shape})") from None
 
 
+def _as_tensor(x):
+    from ..tensor import Tensor
+
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
 def _reduce(op, x, axis, keepdims):
     return apply(op, x, axis=_checked_axes(op.name, x, axis), keepdims=bool(keepdims))
 
@@ -88,6 +94,7 @@ def sum(x, axis=None, keepdims=False):
 
 def mean(x, axis=None, keepdims=False):
     """Mean over `axis`, composed as sum times 1/count."""
+    x = _as_tensor(x)
     axes = _checked_axes("mean", x, axis)  # checked here so that an error names mean, not sum
     count = int(np.prod([np.shape(x)[ax] for ax in axes]))
     return sum(x, axes, keepdims) * (1.0 / count if count else float("nan"))  # the mean of nothing, as NumPy
@@ -95,6 +102,7 @@ def mean(x, axis=None, keepdims=False):
 
 def max(x, axis=None, keepdims=False):
     """Maximum over `axis`; gradient: g to the first maximum of each group only."""
+    x = _as_tensor(x)
     if x.size == 0:
         raise ValueError(f"max: cannot reduce an empty tensor of shape {x.shape}")
     return _reduce(Max, x, axis, keepdims)

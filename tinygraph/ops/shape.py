@@ -1,4 +1,6 @@
 """Ops that move elements without changing them: reshape, flatten, transpose, pad, indexing."""
+import operator
+
 import numpy as np
 
 from .function import Function, apply
@@ -80,7 +82,7 @@ def _shape_tuple(shape):
     if np.ndim(shape) == 0:
         shape = (shape,)
     try:
-        return tuple(int(n) for n in shape)
+        return tuple(operator.index(n) for n in shape)
     except (TypeError, ValueError):
         raise TypeError(f"reshape: the shape must be a tuple of ints, got {shape!r}") from None
 
@@ -103,7 +105,11 @@ def transpose(x, axes=None):
     """Permute the axes (reverse them when `axes` is None); gradient: g permuted back."""
     if axes is not None:
         ndim = len(x.shape)
-        axes = tuple(int(a) % ndim if -ndim <= a < ndim else a for a in axes)
+        try:
+            axes = tuple(operator.index(a) for a in axes)
+        except TypeError:
+            raise TypeError(f"transpose: axes must be ints, got {axes!r}") from None
+        axes = tuple(a % ndim if -ndim <= a < ndim else a for a in axes)
         if sorted(axes) != list(range(ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of shape {tuple(x.shape)}")
     return apply(Transpose, x, axes=axes)
@@ -112,8 +118,12 @@ def transpose(x, axes=None):
 def pad(x, pad_width, value=0.0):
     """Pad with a constant (`pad_width` as in np.pad); gradient: the inner part of g."""
     ndim = len(x.shape)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=object), (ndim, 2)) if ndim else np.empty((0, 2))
-    widths = tuple((int(a), int(b)) for a, b in widths)
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=object), (ndim, 2))
+        widths = tuple((operator.index(a), operator.index(b)) for a, b in widths)
+    except (TypeError, ValueError):
+        raise ValueError(f"pad: pad_width must be an int, a (before, after) pair or one pair per axis, got "
+                         f"{pad_width!r} for shape {tuple(x.shape)}") from None
     if any(a < 0 or b < 0 for a, b in widths):
         raise ValueError(f"pad: widths must not be negative, got {pad_width!r} for shape {tuple(x.shape)}")
     return apply(Pad, x, pad_width=widths, value=value)

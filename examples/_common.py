@@ -106,14 +106,14 @@ def train_and_report(net, args):
     x_train, y_train, x_test, y_test = load_data(args)
     targets = one_hot(y_train, 10) if args.loss == "mse" else y_train
     shifted = " (with shifted copies)" if args.augment else ""
-    print(f"training on {len(x_train)} digits{shifted}: {args.epochs} epochs, batch size {args.batch_size}, "
+    print(f"training on {len(x_train)} images{shifted}: {args.epochs} epochs, batch size {args.batch_size}, "
           f"{args.optimizer} lr {args.lr}, {args.loss} loss")
     net.use(args.loss, optimizer=args.optimizer)
     started = time.perf_counter()
     net.fit(x_train, targets, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size)
     seconds = time.perf_counter() - started
     accuracy = net.evaluate(x_test, y_test)
-    print(f"test accuracy: {accuracy:.4f} on {len(x_test)} held-out digits")
+    print(f"test accuracy: {accuracy:.4f} on {len(x_test)} held-out images")
     print(f"wall time: {seconds:.1f}s training ({len(x_train) * args.epochs / seconds:,.0f} samples/s)")
     if args.save:
         print(f"saved the network to {net.save(args.save)}")

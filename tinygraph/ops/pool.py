@@ -4,6 +4,8 @@ Forward passes loop over the window offsets (a small constant), each step one ve
 Backward: when the windows tile the input (stride == pool) each input element belongs to at most one window and a
 reshape puts the gradient in place; otherwise the windows overlap or leave gaps and the compiled col2im adds them up.
 """
+import functools
+
 import numpy as np
 
 from . import conv
@@ -30,9 +32,18 @@ _FEW_CHANNELS = 16
 
 def _tiled_by_index(winner, grad, x_shape, pool):
     """Tiled windows: each output's gradient written to the flat index of its window's winner (no two coincide)."""
+    corner, offset = _window_indices(x_shape, grad.shape[1:3], pool)
+    dx = np.zeros(int(np.prod(x_shape)), dtype=grad.dtype)
+    dx[(corner + offset[winner]).ravel()] = grad.ravel()
+    return dx.reshape(x_shape)
+
+
+@functools.lru_cache(maxsize=8)
+def _window_indices(x_shape, out_size, pool):
+    """Flat indices of each window's top-left element, and each window offset's distance from it (training repeats
+    the same shapes every step, so they are kept)."""
     n, h, w, c = x_shape
-    _, ho, wo, _ = grad.shape
-    ph, pw = pool
+    (ho, wo), (ph, pw) = out_size, pool
     corner = (
         (np.arange(n) * (h * w * c))[:, None, None, None]
         + (np.arange(ho) * (ph * w * c))[:, None, None]
@@ -40,9 +51,8 @@ def _tiled_by_index(winner, grad, x_shape, pool):
         + np.arange(c)
     )
     offset = np.array([a * w * c + b * c for a in range(ph) for b in range(pw)])
-    dx = np.zeros(n * h * w * c, dtype=grad.dtype)
-    dx[(corner + offset[winner]).ravel()] = grad.ravel()
-    return dx.reshape(x_shape)
+    corner.flags.writeable = offset.flags.writeable = False
+    return corner, offset
 
 
 def _scattered(grad_windows, x_shape, stride):

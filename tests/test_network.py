@@ -156,14 +156,17 @@ def test_load_refuses_corrupt_and_foreign_files(tmp_path):
         tg.Network.load(pickled)
 
 
-def test_load_checks_weight_shapes(tmp_path):
-    x, _ = digits(2)
-    net = small_cnn()
+def saved_arrays(net, x, path):
+    """Build `net` on `x`, save it to `path`, and return the file's arrays for a test to tamper with."""
     net.predict(x)
-    path = tmp_path / "model.npz"
     net.save(path)
     with np.load(path) as archive:
-        arrays = dict(archive)
+        return dict(archive)
+
+
+def test_load_checks_weight_shapes(tmp_path):
+    path = tmp_path / "model.npz"
+    arrays = saved_arrays(small_cnn(), digits(2)[0], path)
     arrays["param_0"] = np.zeros((2, 2), dtype=np.float32)
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match=r"ConvolutionalLayer_1.filters should be a float array of shape \(3, 3, 3, 1\)"):
@@ -322,13 +325,8 @@ def test_saved_file_gets_the_usual_mode_and_a_missing_folder_is_named(tmp_path):
 def test_load_refuses_malformed_architecture_records(tmp_path):
     import json
 
-    x, _ = three_classes()
-    net = mlp3()
-    net.predict(x)
     path = tmp_path / "m.npz"
-    net.save(path)
-    with np.load(path) as archive:
-        arrays = dict(archive)
+    arrays = saved_arrays(mlp3(), three_classes()[0], path)
     record = json.loads(str(arrays["architecture"]))
     for field, value, message in [
         ("layers", ["FCLayer"], "layer list is malformed"),

@@ -85,14 +85,17 @@ def _first_winner(views, best):
     return winner
 
 
+def _as_batch(x):
+    """One (H, W, C) sample as a batch of one, and whether it was one."""
+    return (x[None], True) if x.ndim == 3 else (x, False)
+
+
 class MaxPool(Function):
     """y = the maximum of each window; gradient: g to the FIRST maximum of each window (row-major), as PyTorch."""
 
     @staticmethod
     def forward(ctx, x, pool_shape, stride):
-        single = x.ndim == 3
-        if single:
-            x = x[None]
+        x, single = _as_batch(x)
         views = offset_views(x, *pool_shape, *stride)
         best = _maximum(views)
         if ctx.needs_input_grad:
@@ -124,9 +127,7 @@ class AvgPool(Function):
 
     @staticmethod
     def forward(ctx, x, pool_shape, stride):
-        single = x.ndim == 3
-        if single:
-            x = x[None]
+        x, single = _as_batch(x)
         if x.dtype.kind != "f":
             x = x.astype(np.float64)  # a mean of integers is not an integer
         views = offset_views(x, *pool_shape, *stride)

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 import tinygraph as tg
-from tinygraph.ops import conv, conv_reference
+from tinygraph.ops import conv_reference, kernels
 
 try:
     import torch
@@ -101,15 +101,15 @@ def pool_steps(shape, pool, stride, batch, rng):
 def measure_all(rows, repeats, budget):
     """Times per row for each contender, one contender at a time: BLAS and OpenMP threads that spin after a call
     would otherwise steal the two cores from the other library and distort both."""
-    compiled_kernel = conv.scatter_windows
+    compiled_kernel = kernels.scatter_windows
     times = [{} for _ in rows]
     for contender in ("compiled", "numpy", "torch"):
-        conv.scatter_windows = conv_reference.scatter_windows if contender == "numpy" else compiled_kernel
+        kernels.scatter_windows = conv_reference.scatter_windows if contender == "numpy" else compiled_kernel
         time.sleep(0.5)
         for (_, _, steps), t in zip(rows, times):
             step = steps.get("torch" if contender == "torch" else "tinygraph")
             t[contender] = median_us(step, repeats, budget) if step else float("nan")
-    conv.scatter_windows = compiled_kernel
+    kernels.scatter_windows = compiled_kernel
     return times
 
 
@@ -129,7 +129,7 @@ def main():
     repeats, budget = (3, 0.05) if args.quick else (7, 0.2)
     rng = np.random.default_rng(0)
     version = torch.__version__ if torch else "not installed"
-    print(f"kernel backend: {conv.BACKEND}; torch: {version}; threads: {args.threads}")
+    print(f"kernel backend: {kernels.BACKEND}; torch: {version}; threads: {args.threads}")
     header = (
         f"{'case':38} {'batch':>5} {'compiled µs':>12} {'numpy µs':>10} {'torch µs':>10} "
         f"{'numpy/compiled':>15} {'compiled/torch':>15}"

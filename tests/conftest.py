@@ -30,4 +30,5 @@ def leaf(rng):
 def _grad_mode_restored():
     """A failing no_grad test must not leave recording switched off for the tests after it."""
     yield
-    grad_mode.enabled = True
+    grad_mode.state.enabled = True
+    grad_mode.state.previous.clear()

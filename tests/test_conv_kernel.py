@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from tinygraph.ops import conv, conv_reference
+from tinygraph.ops import conv_reference, kernels
 
 compiled = pytest.importorskip("tinygraph.ops.conv_backward")
 
@@ -66,7 +66,7 @@ def test_input_gradient_same_with_either_kernel(monkeypatch, stride, padding, ke
     tg.correlate(x, w, stride=stride, padding=padding).backward(g)
     fast = x.grad
     x.grad = None
-    monkeypatch.setattr(conv, "scatter_windows", conv_reference.scatter_windows)
+    monkeypatch.setattr(kernels, "scatter_windows", conv_reference.scatter_windows)
     tg.correlate(x, w, stride=stride, padding=padding).backward(g)
     assert np.array_equal(fast, x.grad)
 
@@ -87,7 +87,7 @@ def test_windows_view_matches_skimage():
 
 @pytest.mark.skipif(not os.environ.get("CI"), reason="only CI must have the compiled kernel")
 def test_compiled_backend_in_ci():
-    assert conv.BACKEND == "compiled"
+    assert kernels.BACKEND == "compiled"
 
 
 def test_falls_back_to_numpy_with_one_warning():
@@ -100,10 +100,10 @@ def test_falls_back_to_numpy_with_one_warning():
         "with warnings.catch_warnings(record=True) as caught:\n"
         "    warnings.simplefilter('always')\n"
         "    import numpy as np, tinygraph as tg\n"
-        "    from tinygraph.ops import conv\n"
+        "    from tinygraph.ops import kernels\n"
         "    x = tg.Tensor(np.ones((1, 5, 5, 2)), requires_grad=True)\n"
         "    tg.maxpool(tg.correlate(x, np.ones((3, 3, 3, 2)), padding=1), 3, 1).sum().backward()\n"
-        "print(conv.BACKEND, sum('compiled kernel' in str(w.message) for w in caught), x.grad.sum())\n"
+        "print(kernels.BACKEND, sum('compiled kernel' in str(w.message) for w in caught), x.grad.sum())\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.split()[:2] == ["numpy", "1"]

@@ -111,7 +111,7 @@ def test_backward_frees_saved_arrays():
     x = vector(1.0, 2.0)
     product = x * x
     product.sum().backward()
-    assert product._ctx.saved_tensors is None
+    assert product._ctx.saved_arrays is None
 
 
 def test_partly_freed_graph_raises_when_reused():

@@ -97,7 +97,7 @@ def test_pad_negative_width():
 
 
 def test_getitem_out_of_range():
-    with pytest.raises(ValueError, match=r"getitem: .*\(2, 3\)"):
+    with pytest.raises(IndexError, match=r"getitem: .*\(2, 3\)"):
         ones(2, 3)[5]
 
 

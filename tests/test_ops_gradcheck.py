@@ -279,7 +279,7 @@ def test_gradcheck_reports_a_wrong_gradient():
 
         @staticmethod
         def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
+            (x,) = ctx.saved_arrays
             return grad * x  # should be 2 x
 
     from tinygraph.ops.function import apply

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from tinygraph.ops import conv, conv_reference
+from tinygraph.ops import conv_reference, kernels
 
 # (N, H, W, C, pool, stride): tiling, floor margins, overlapping, gapped, tuples, stride None.
 CASES = [
@@ -84,7 +84,7 @@ def test_maxpool_picks_the_first_maximum_in_row_major_order():
 def test_maxpool_stores_small_indices_not_masks():
     x = tg.Tensor(_input((2, 6, 6, 3)), requires_grad=True)
     out = tg.maxpool(x, 3, 1)
-    (saved,) = out._ctx.saved_tensors
+    (saved,) = out._ctx.saved_arrays
     assert saved.dtype == np.uint8 and saved.shape == out.shape
 
 
@@ -94,7 +94,7 @@ def test_overlapping_gradient_same_with_either_kernel(monkeypatch, op):
     g = np.random.default_rng(6).standard_normal(op(x, 3, (2, 1)).shape)
     op(x, 3, (2, 1)).backward(g)
     fast, x.grad = x.grad, None
-    monkeypatch.setattr(conv, "scatter_windows", conv_reference.scatter_windows)
+    monkeypatch.setattr(kernels, "scatter_windows", conv_reference.scatter_windows)
     op(x, 3, (2, 1)).backward(g)
     assert np.array_equal(fast, x.grad)
 

@@ -139,7 +139,7 @@ def test_op_attributes_appear_compactly():
     assert label(nodes, p._ctx) == "pad\\npad_width=((0, 0), (1, 1), (0, 2)), value=0.0"
     assert label(nodes, m._ctx) == "softmax\\naxis=2"
     ops_without_attrs = [t._ctx for t in reachable(out).values() if t._ctx is not None and not t._ctx.attrs]
-    assert ops_without_attrs and all(label(nodes, c) == c.op.name for c in ops_without_attrs)
+    assert ops_without_attrs and all(label(nodes, c) == c.function.name for c in ops_without_attrs)
 
 
 def test_index_arrays_are_summarised_and_slices_kept():
@@ -234,7 +234,7 @@ def test_large_float32_gradients_do_not_overflow_the_norm():
 def snapshot(root):
     return {
         key: (t, t._ctx, t.requires_grad, t.grad, t.data, t.name,
-              None if t._ctx is None else (t._ctx.parents, dict(t._ctx.attrs), t._ctx.saved_tensors))
+              None if t._ctx is None else (t._ctx.parents, dict(t._ctx.attrs), t._ctx.saved_arrays))
         for key, t in reachable(root).items()
     }
 

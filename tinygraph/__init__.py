@@ -1,5 +1,5 @@
 """tinygraph: a small, fast, exactly correct autograd engine for NumPy."""
-from .tensor import Tensor  # noqa: I001  (first: the ops import it)
+from .tensor import Tensor, as_tensor
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (

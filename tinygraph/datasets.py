@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checks
+
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"  # the hash keras checks
 SOURCE_ENV = "TINYGRAPH_MNIST_SOURCE"
@@ -260,11 +262,9 @@ def one_hot(labels, classes=None):
         raise TypeError(f"one_hot: labels should be integers, got dtype {labels.dtype}")
     if classes is None:
         classes = int(labels.max()) + 1 if labels.size else 0
-    elif isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or classes < 1:
-        raise ValueError(f"one_hot: classes should be a positive integer, got {classes!r}")
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(f"one_hot: labels should lie in 0..{classes - 1}, got {labels.min()}..{labels.max()} "
-                         f"for shape {labels.shape}")
+    else:
+        classes = checks.positive_int("one_hot", "classes", classes)
+    checks.label_range("one_hot", labels, classes)
     encoded = np.zeros((labels.size, classes), dtype=np.float32)
     encoded[np.arange(labels.size), labels] = 1
     return encoded

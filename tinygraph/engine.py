@@ -1,18 +1,34 @@
-"""Reverse-mode traversal: order the graph once, then send each gradient from a result to its inputs."""
+"""Reverse-mode traversal: order the graph once, then send each gradient from a result to its inputs.
+
+`topological_order` is the one walk over a graph: the viewer and the network's drawing use it too.
+"""
 import numpy as np
 
 from .ops.function import unbroadcast
+from .tensor import Tensor
 
 
-def topological_order(root):
-    """Every tensor that `root` depends on and that requires grad, each after its inputs (an explicit stack)."""
-    order, visited = [], {id(root)}
+def every_tensor(tensor):
+    """A `follow` for `topological_order` that walks the whole graph (the viewer's walk)."""
+    return True
+
+
+def topological_order(root, follow=None, visited=None):
+    """`root` and every tensor it depends on through tensors for which `follow(tensor)` holds, each after its
+    inputs, found with an explicit stack (no recursion limit). Without `follow` the walk keeps to tensors that
+    require grad, which is what backward needs. Tensors already in `visited` (a set of ids, updated) are left out."""
+    if visited is None:
+        visited = set()
+    elif id(root) in visited:
+        return []
+    visited.add(id(root))
+    order = []
     # Each entry is a node and an iterator over its inputs, resumed where it left off: every node is pushed once.
     stack = [(root, iter(root._ctx.parents) if root._ctx is not None else iter(()))]
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if parent.requires_grad and id(parent) not in visited:
+            if id(parent) not in visited and (parent.requires_grad if follow is None else follow(parent)):
                 visited.add(id(parent))
                 ctx = parent._ctx
                 stack.append((parent, iter(ctx.parents) if ctx is not None else iter(())))
@@ -31,7 +47,7 @@ def _initial_gradient(root, grad):
                 f"pass backward(grad) with an array of shape {root.shape}"
             )
         return np.ones_like(root.data)
-    grad = np.array(grad.data if hasattr(grad, "_ctx") else grad, dtype=root.dtype)
+    grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
     if grad.shape != root.shape:
         raise ValueError(f"backward: grad has shape {grad.shape}, the tensor has shape {root.shape}")
     return grad
@@ -67,12 +83,12 @@ def backward(root, grad=None, retain_graph=False):
                 continue
         if g is None:
             continue
-        if ctx.saved_tensors is None:
+        if ctx.saved_arrays is None:
             raise RuntimeError(
-                f"backward: the graph through {ctx.op.name} was freed by an earlier backward(); "
+                f"backward: the graph through {ctx.function.name} was freed by an earlier backward(); "
                 f"call the first backward(retain_graph=True) to go through it twice"
             )
-        input_grads = ctx.op.backward(ctx, g)
+        input_grads = ctx.function.backward(ctx, g)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for parent, needs, pg in zip(ctx.parents, ctx.needs_input_grad, input_grads):
@@ -87,11 +103,11 @@ def backward(root, grad=None, retain_graph=False):
             previous = pending.get(key)
             pending[key] = pg if previous is None else previous + pg
         if not retain_graph:
-            ctx.saved_tensors = None  # frees the saved arrays and marks the node as gone through
+            ctx.saved_arrays = None  # frees the saved arrays and marks the node as gone through
 
 
 def _fit_gradient(ctx, parent, grad):
     try:
         return unbroadcast(grad, parent.data.shape)
     except ValueError as err:
-        raise ValueError(f"{ctx.op.name} backward: {err}") from None
+        raise ValueError(f"{ctx.function.name} backward: {err}") from None

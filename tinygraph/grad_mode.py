@@ -1,7 +1,22 @@
-"""Whether ops record a graph: `no_grad()` turns recording off, as a context manager or a decorator."""
-import contextlib
+"""Whether ops record a graph: `no_grad()` turns recording off, as a context manager or a decorator.
 
-enabled = True
+The switch is per thread, as in PyTorch: `no_grad()` in one thread (a `predict` beside a training loop) never stops
+another thread from recording.
+"""
+import contextlib
+import threading
+
+
+class _ThreadState(threading.local):
+    """Each thread starts with recording on and an empty stack of modes to restore."""
+
+    enabled = True
+
+    def __init__(self):
+        self.previous = []
+
+
+state = _ThreadState()
 
 
 class _GradMode(contextlib.ContextDecorator):
@@ -9,19 +24,15 @@ class _GradMode(contextlib.ContextDecorator):
 
     mode = None
 
-    def __init__(self):
-        # A stack, not one slot: a decorated function may call itself (or another user of the same instance).
-        self._previous = []
-
     def __enter__(self):
-        global enabled
-        self._previous.append(enabled)
-        enabled = self.mode
+        # The previous modes live on the thread's stack, not on this object: one decorated function may run in
+        # several threads at once, or call itself.
+        state.previous.append(state.enabled)
+        state.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        global enabled
-        enabled = self._previous.pop()
+        state.enabled = state.previous.pop()
         return False
 
 
@@ -38,4 +49,5 @@ class enable_grad(_GradMode):
 
 
 def is_grad_enabled():
-    return enabled
+    """Whether ops record a graph in this thread."""
+    return state.enabled

@@ -1,7 +1,12 @@
-"""Tensor: an ndarray that records the ops applied to it, and `backward()`, the reverse-mode traversal."""
+"""Tensor: an ndarray that records the ops applied to it, and `as_tensor`, the one conversion to a Tensor.
+
+This module sits at the bottom of the package: it imports nothing of tinygraph when it loads. The operators and
+methods call the op functions through `ops`, which `tinygraph.ops` binds here when it loads (the ops build Tensors,
+so they import this module, not the other way round); `backward()` imports the engine when it runs.
+"""
 import numpy as np
 
-
+ops = None  # the module tinygraph.ops, bound by it when it loads
 
 def _as_array(data):
     """Float data becomes float32 unless it is a float64 array; integer and bool data stay as they are.
@@ -58,7 +63,7 @@ class Tensor:
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: self.data.size)
     is_leaf = property(lambda self: self._ctx is None)
-    op = property(lambda self: None if self._ctx is None else self._ctx.op.name)
+    op = property(lambda self: None if self._ctx is None else self._ctx.function.name)
 
     def numpy(self):
         return self.data
@@ -89,7 +94,7 @@ class Tensor:
         if self.name:
             parts.insert(0, f"name={self.name!r}")
         if self._ctx is not None:
-            parts.append(f"op={self._ctx.op.name}")
+            parts.append(f"op={self._ctx.function.name}")
         elif self.requires_grad:
             parts.append("requires_grad=True")
         return f"Tensor({', '.join(parts)})"
@@ -99,7 +104,7 @@ class Tensor:
         if not requires_grad and self._ctx is not None:
             raise ValueError(
                 f"requires_grad_: only a leaf's flag can be turned off (this tensor of shape {self.shape} is the "
-                f"result of {self._ctx.op.name}); use detach() for a copy cut from the graph"
+                f"result of {self._ctx.function.name}); use detach() for a copy cut from the graph"
             )
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
@@ -123,55 +128,46 @@ class Tensor:
 
     def backward(self, grad=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) · grad into `.grad` of every leaf that requires grad."""
+        from . import engine
+
         engine.backward(self, grad, retain_graph)
 
     # ----- operators ---------------------------------------------------------------------------------------
-    def _operand(self, other):
-        """A non-Tensor operand takes this tensor's float dtype, so a Python float never upcasts float32."""
-        if isinstance(other, Tensor):
-            return other
-        if type(other) is np.ndarray and other.dtype is self.data.dtype:
-            return Tensor._wrap(other, False, None)
-        array = np.asarray(other)
-        if self.data.dtype.kind == "f" and array.dtype.kind in "biuf" and array.dtype != self.data.dtype:
-            array = array.astype(self.data.dtype)
-        return Tensor._wrap(_as_array(array), False, None)
-
     def __add__(self, other):
-        return ops.add(self, other if isinstance(other, Tensor) else self._operand(other))
+        return ops.add(self, other if isinstance(other, Tensor) else as_tensor(other, self))
 
     def __radd__(self, other):
-        return ops.add(self._operand(other), self)
+        return ops.add(as_tensor(other, self), self)
 
     def __sub__(self, other):
-        return ops.sub(self, other if isinstance(other, Tensor) else self._operand(other))
+        return ops.sub(self, other if isinstance(other, Tensor) else as_tensor(other, self))
 
     def __rsub__(self, other):
-        return ops.sub(self._operand(other), self)
+        return ops.sub(as_tensor(other, self), self)
 
     def __mul__(self, other):
-        return ops.mul(self, other if isinstance(other, Tensor) else self._operand(other))
+        return ops.mul(self, other if isinstance(other, Tensor) else as_tensor(other, self))
 
     def __rmul__(self, other):
-        return ops.mul(self._operand(other), self)
+        return ops.mul(as_tensor(other, self), self)
 
     def __truediv__(self, other):
-        return ops.div(self, other if isinstance(other, Tensor) else self._operand(other))
+        return ops.div(self, other if isinstance(other, Tensor) else as_tensor(other, self))
 
     def __rtruediv__(self, other):
-        return ops.div(self._operand(other), self)
+        return ops.div(as_tensor(other, self), self)
 
     def __pow__(self, exponent):
         return ops.pow(self, exponent)
 
     def __rpow__(self, base):
-        return ops.pow(self._operand(base), self)
+        return ops.pow(as_tensor(base, self), self)
 
     def __matmul__(self, other):
-        return ops.matmul(self, other if isinstance(other, Tensor) else self._operand(other))
+        return ops.matmul(self, other if isinstance(other, Tensor) else as_tensor(other, self))
 
     def __rmatmul__(self, other):
-        return ops.matmul(self._operand(other), self)
+        return ops.matmul(as_tensor(other, self), self)
 
     def __neg__(self):
         return ops.neg(self)
@@ -302,4 +298,20 @@ class Tensor:
         return ops.avgpool(self, pool_shape=pool_shape, stride=stride)
 
 
-from . import engine, ops  # noqa: E402  (both build Tensors, so they import this module first)
+
+def as_tensor(x, like=None):
+    """`x` as a Tensor: a Tensor as it is, anything else as a constant that records no gradient.
+
+    With `like` (a Tensor), float or integer data takes like's float dtype, so that a Python float or a float64
+    array never upcasts a float32 computation.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if like is not None:
+        if type(x) is np.ndarray and x.dtype is like.data.dtype:
+            return Tensor._wrap(x, False, None)
+        array = np.asarray(x)
+        if like.data.dtype.kind == "f" and array.dtype.kind in "biuf" and array.dtype != like.data.dtype:
+            array = array.astype(like.data.dtype)
+        x = array
+    return Tensor._wrap(_as_array(x), False, None)

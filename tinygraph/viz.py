@@ -4,6 +4,7 @@ import os
 import graphviz
 import numpy as np
 
+from .engine import every_tensor, topological_order
 from .tensor import Tensor
 
 __all__ = ["draw_graph", "save_graph"]
@@ -33,7 +34,7 @@ def draw_graph(tensor, show_shapes=True, show_grads=False, rankdir="TB", cluster
         raise TypeError(f"draw_graph: expected a Tensor, got {type(tensor).__name__}")
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw_graph: rankdir must be one of {RANKDIRS}, got {rankdir!r}")
-    tensors = _collect(tensor)
+    tensors = topological_order(tensor, follow=every_tensor)
     owner = _cluster_owners(tensors, clusters) if clusters else {}
 
     graph = graphviz.Digraph(graph_attr={"rankdir": rankdir, **GRAPH_STYLE}, node_attr=NODE_STYLE)
@@ -42,7 +43,7 @@ def draw_graph(tensor, show_shapes=True, show_grads=False, rankdir="TB", cluster
         bodies[i + 1].attr(label=_text(str(label)), style="rounded", color="#6d9eeb")
 
     edges = []
-    for t in reversed(tensors):
+    for t in tensors:
         body = bodies[owner.get(id(t), -1) + 1]
         body.node(_tensor_id(t), _tensor_label(t, show_shapes, show_grads), _attributes=_tensor_style(t, tensor))
         ctx = t._ctx
@@ -84,20 +85,6 @@ def save_graph(graph, path, **draw_options):
 
 
 # ----- walking the graph -------------------------------------------------------------------------------------
-def _collect(root):
-    """Every tensor that `root` depends on, each once, found with an explicit stack (no recursion limit)."""
-    seen, order, stack = {id(root)}, [], [root]
-    while stack:
-        t = stack.pop()
-        order.append(t)
-        if t._ctx is not None:
-            for parent in t._ctx.parents:
-                if id(parent) not in seen:
-                    seen.add(id(parent))
-                    stack.append(parent)
-    return order
-
-
 def _cluster_owners(tensors, clusters):
     """Cluster index per tensor id: the tensors named in a cluster, then the unclaimed results computed from them.
 
@@ -116,15 +103,8 @@ def _cluster_owners(tensors, clusters):
                 owner[id(t)] = index
     claimed = [t for t in tensors if id(t) in owner]
     for t in claimed:
-        index, stack = owner[id(t)], [t]
-        while stack:
-            node = stack.pop()
-            if node._ctx is None:
-                continue
-            for parent in node._ctx.parents:
-                if parent._ctx is not None and id(parent) not in owner:
-                    owner[id(parent)] = index
-                    stack.append(parent)
+        for node in topological_order(t, follow=lambda p: p._ctx is not None and id(p) not in owner):
+            owner.setdefault(id(node), owner[id(t)])
     return owner
 
 
@@ -175,7 +155,7 @@ def _tensor_style(t, root):
 
 def _op_label(ctx):
     attrs = ", ".join(f"{key}={_short(_format_value(value))}" for key, value in ctx.attrs.items())
-    return _join([_text(ctx.op.name)] + ([_text(attrs)] if attrs else []))
+    return _join([_text(ctx.function.name)] + ([_text(attrs)] if attrs else []))
 
 
 def _short(text):

@@ -1,6 +1,4 @@
 """The Layer base class: parameters built lazily on the first input, and the weight initialisers."""
-import numbers
-
 import numpy as np
 
 from ..tensor import Tensor
@@ -41,34 +39,6 @@ def check_init(layer, init):
     if init not in INITIALIZERS:
         raise ValueError(f"{layer}: unknown init {init!r}; use one of {', '.join(INITIALIZERS)}")
     return init
-
-
-def positive_int(layer, what, value):
-    """A positive whole number (NumPy integers too) as an int."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{layer}: {what} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def padding_spec(layer, padding):
-    """A layer's padding as "valid", "same", or a pair (rows, cols) of non-negative ints."""
-    if isinstance(padding, str):
-        if padding not in ("valid", "same"):
-            raise ValueError(f'{layer}: padding must be an int, (rows, cols), "valid" or "same", got {padding!r}')
-        return padding
-    pair = (padding, padding) if np.ndim(padding) == 0 else tuple(padding)
-    if len(pair) != 2 or not all(isinstance(p, numbers.Integral) and not isinstance(p, bool) and p >= 0
-                                 for p in pair):
-        raise ValueError(f"{layer}: padding must be a non-negative int or a pair of them, got {padding!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def positive_pair(layer, what, value):
-    """An int or a pair of ints, each at least 1, as a pair."""
-    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
-        raise ValueError(f"{layer}: {what} must be a positive int or a pair of positive ints, got {value!r}")
-    return tuple(int(v) for v in pair)
 
 
 class Layer:
@@ -115,9 +85,6 @@ class Layer:
 
     def parameters(self):
         return list(self._params.values())
-
-    def named_parameters(self):
-        return dict(self._params)
 
     def rename(self, name):
         self.name = name

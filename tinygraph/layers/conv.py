@@ -1,7 +1,8 @@
 """The convolutional layer (a correlation, as in the tutorial and Keras)."""
 
 from .. import ops
-from .base import Layer, check_init, initial_bias, initial_weights, padding_spec, positive_int, positive_pair
+from .. import checks
+from .base import Layer, check_init, initial_bias, initial_weights
 
 
 class ConvolutionalLayer(Layer):
@@ -9,10 +10,10 @@ class ConvolutionalLayer(Layer):
 
     def __init__(self, filters_count, filter_shape, padding=(0, 0), stride=1, init="glorot", seed=None):
         super().__init__(seed)
-        self.filters_count = positive_int("ConvolutionalLayer", "filters_count", filters_count)
-        self.filter_shape = positive_pair("ConvolutionalLayer", "filter_shape", filter_shape)
-        self.padding = padding_spec("ConvolutionalLayer", padding)
-        self.stride = positive_pair("ConvolutionalLayer", "stride", stride)
+        self.filters_count = checks.positive_int("ConvolutionalLayer", "filters_count", filters_count)
+        self.filter_shape = checks.positive_pair("ConvolutionalLayer", "filter_shape", filter_shape)
+        self.padding = checks.padding("ConvolutionalLayer", padding)
+        self.stride = checks.positive_pair("ConvolutionalLayer", "stride", stride)
         self.init = check_init("ConvolutionalLayer", init)
         self.filters = self.bias = None
 

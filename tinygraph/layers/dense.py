@@ -1,6 +1,7 @@
 """The fully connected layer."""
 from .. import ops
-from .base import Layer, check_init, initial_bias, initial_weights, positive_int
+from ..checks import positive_int
+from .base import Layer, check_init, initial_bias, initial_weights
 
 
 class FCLayer(Layer):

@@ -1,6 +1,7 @@
 """Max and average pooling layers."""
 from .. import ops
-from .base import Layer, positive_pair
+from ..checks import positive_pair
+from .base import Layer
 
 
 class _PoolingLayer(Layer):

@@ -1,8 +1,15 @@
 """Elementwise functions and the (log-)softmax over an axis."""
 import numpy as np
 
+from .. import checks
+from ..tensor import as_tensor
 from .function import Function, apply
-from .reduce import normalize_axes
+
+
+def log_softmax_array(x, axis):
+    """x - logsumexp(x) over `axis` on an ndarray, shifted by the max so that no exp overflows."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 class Exp(Function):
@@ -14,7 +21,7 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
+        (y,) = ctx.saved_arrays
         return grad * y
 
 
@@ -26,7 +33,7 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
+        (x,) = ctx.saved_arrays
         return grad / x
 
 
@@ -39,7 +46,7 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
+        (y,) = ctx.saved_arrays
         return grad * (1 - y * y)
 
 
@@ -52,7 +59,7 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (positive,) = ctx.saved_tensors
+        (positive,) = ctx.saved_arrays
         return grad * positive
 
 
@@ -68,7 +75,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
+        (y,) = ctx.saved_arrays
         return grad * (y * (1 - y))
 
 
@@ -82,7 +89,7 @@ class Softmax(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
+        (y,) = ctx.saved_arrays
         gy = grad * y
         return gy - y * gy.sum(axis=ctx.axis, keepdims=True)
 
@@ -90,14 +97,13 @@ class Softmax(Function):
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
-        shifted = x - x.max(axis=axis, keepdims=True)
-        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        y = log_softmax_array(x, axis)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
+        (y,) = ctx.saved_arrays
         return grad - np.exp(y) * grad.sum(axis=ctx.axis, keepdims=True)
 
 
@@ -126,23 +132,13 @@ def sigmoid(x):
     return apply(Sigmoid, x)
 
 
-def _single_axis(name, x, axis):
-    try:
-        (ax,) = normalize_axes(axis, np.ndim(x.data if hasattr(x, "data") else x))
-    except (TypeError, ValueError) as err:
-        raise type(err)(f"{name}: {err} (input shape {np.shape(x.data if hasattr(x, 'data') else x)})") from None
-    return ax
-
-
 def softmax(x, axis=-1):
     """e**x / sum(e**x) over `axis`, shifted by the max for stability; gradient: s * (g - sum(g * s))."""
-    if axis is None or np.ndim(axis) != 0:
-        raise TypeError(f"softmax: axis must be one int, got {axis!r}")
-    return apply(Softmax, x, axis=_single_axis("softmax", x, axis))
+    x = as_tensor(x)
+    return apply(Softmax, x, axis=checks.one_axis("softmax", axis, x.shape))
 
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) over `axis` (stable); gradient: g - softmax(x) * sum(g)."""
-    if axis is None or np.ndim(axis) != 0:
-        raise TypeError(f"log_softmax: axis must be one int, got {axis!r}")
-    return apply(LogSoftmax, x, axis=_single_axis("log_softmax", x, axis))
+    x = as_tensor(x)
+    return apply(LogSoftmax, x, axis=checks.one_axis("log_softmax", axis, x.shape))

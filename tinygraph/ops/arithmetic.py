@@ -1,7 +1,8 @@
 """Elementwise arithmetic and matrix products."""
 import numpy as np
 
-from ..tensor import Tensor
+from .. import checks
+from ..tensor import Tensor, as_tensor
 from .function import Function, apply, unbroadcast
 
 
@@ -23,7 +24,7 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = ctx.saved_arrays
         need_a, need_b = ctx.needs_input_grad
         return (grad * b if need_a else None), (grad * a if need_b else None)
 
@@ -46,7 +47,7 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
+        (a,) = ctx.saved_arrays
         e = ctx.exponent
         if e == 0:
             return np.zeros_like(grad)
@@ -64,7 +65,7 @@ class PowTensor(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, e, out = ctx.saved_tensors
+        a, e, out = ctx.saved_arrays
         need_a, need_e = ctx.needs_input_grad
         grad_a = grad_e = None
         if need_a:
@@ -86,7 +87,7 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = ctx.saved_arrays
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad / b
         return (grad_a if need_a else None), (-grad_a * (a / b) if need_b else None)
@@ -95,18 +96,12 @@ class Div(Function):
 class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        if a.ndim == 0 or b.ndim == 0:
-            raise ValueError("matmul needs at least one axis on both operands; use * for scalars")
-        if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
-            raise ValueError(f"shapes {a.shape} and {b.shape} do not align: {a.shape[-1]} (last axis of the first) "
-                             f"!= {b.shape[0 if b.ndim == 1 else -2]} ({'first' if b.ndim == 1 else 'second-last'} "
-                             f"axis of the second)")
         ctx.save_for_backward(a, b)
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b = ctx.saved_arrays
         need_a, need_b = ctx.needs_input_grad
         # Vectors act as a row (first operand) or a column (second), as in np.matmul.
         a2 = a[None, :] if a.ndim == 1 else a
@@ -120,9 +115,17 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
+def _binary(function, a, b):
+    """Apply a broadcasting binary op, after checking that the shapes broadcast."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.data.shape != b.data.shape:
+        checks.broadcast_shape(function.name, a.data.shape, b.data.shape)
+    return apply(function, a, b)
+
+
 def add(a, b):
     """a + b with broadcasting; gradient: g to each input, summed over broadcast axes."""
-    return apply(Add, a, b)
+    return _binary(Add, a, b)
 
 
 def sub(a, b):
@@ -132,12 +135,12 @@ def sub(a, b):
 
 def mul(a, b):
     """a * b with broadcasting; gradient: g*b to a, g*a to b."""
-    return apply(Mul, a, b)
+    return _binary(Mul, a, b)
 
 
 def div(a, b):
     """a / b with broadcasting; gradient: g/b to a, -g*a/b**2 to b."""
-    return apply(Div, a, b)
+    return _binary(Div, a, b)
 
 
 def neg(a):
@@ -148,7 +151,7 @@ def neg(a):
 def pow(a, exponent):
     """a ** exponent; gradient: g * e * a**(e-1) to a, and g * a**e * log(a) to a Tensor exponent e (where a > 0)."""
     if isinstance(exponent, Tensor):
-        return apply(PowTensor, a, exponent)
+        return _binary(PowTensor, a, exponent)
     try:
         exponent = float(exponent)
     except (TypeError, ValueError):
@@ -160,4 +163,14 @@ def pow(a, exponent):
 
 def matmul(a, b):
     """a @ b, batched over leading axes; gradient: g @ b.T to a, a.T @ g to b."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: needs at least one axis on both operands, use * for scalars (input shapes "
+                         f"{a.shape}, {b.shape})")
+    inner = 0 if b.ndim == 1 else -2
+    if a.shape[-1] != b.shape[inner]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align: {a.shape[-1]} (last axis of the "
+                         f"first) != {b.shape[inner]} ({'first' if b.ndim == 1 else 'second-last'} axis of the second)")
+    if a.ndim > 2 and b.ndim > 2:
+        checks.broadcast_shape("matmul", a.shape[:-2], b.shape[:-2], inputs=(a.shape, b.shape))
     return apply(MatMul, a, b)

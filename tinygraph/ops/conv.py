@@ -1,32 +1,17 @@
 """Correlation and convolution of channels-last images, with stride and padding.
 
 The forward and the filter gradient are one matrix product each over the im2col matrix of the windows; the
-input gradient is a matrix product followed by the compiled col2im (`conv_backward.scatter_windows`).
+input gradient is a matrix product followed by the compiled col2im (`kernels.scatter_windows`).
 """
-import warnings
-
 import numpy as np
 
+from .. import checks
+from . import kernels
 from .function import Function, apply
+from .linear import add_bias
 from .shape import getitem
-from .windows import as_pair, output_size, sliding_windows
+from .windows import output_size, sliding_windows
 
-try:
-    from .conv_backward import scatter_windows
-
-    BACKEND = "compiled"
-except ImportError:  # no compiler on this machine: the same results, more slowly
-    from .conv_reference import scatter_windows
-
-    BACKEND = "numpy"
-    warnings.warn(
-        "tinygraph: the compiled kernel tinygraph.ops.conv_backward is not built, so convolution and pooling "
-        "gradients use the slower NumPy reference; build it with `pip install -e .`",
-        RuntimeWarning,
-        stacklevel=2,
-    )
-
-_PADDING_FORMS = 'an int, (rows, cols), "valid" or "same"'
 _FLIP = (slice(None), slice(None, None, -1), slice(None, None, -1), slice(None))
 
 
@@ -61,14 +46,14 @@ class Correlate(Function):
         out, cols = _blocked_product(windows, filters, keep_cols=ctx.needs_input_grad[1:2] == (True,))
         ctx.save_for_backward(cols, w)
         if b is not None:
-            out = np.add(out, b, out=out) if np.result_type(out, b) == out.dtype else out + b
+            out = add_bias(out, b)
         ctx.geometry = (x.shape, padded.shape, single)
         out = out.reshape(n, ho, wo, n_filters)
         return out[0] if single else out
 
     @staticmethod
     def backward(ctx, grad):
-        cols, w = ctx.saved_tensors
+        cols, w = ctx.saved_arrays
         x_shape, padded_shape, single = ctx.geometry
         n_filters = w.shape[0]
         g = grad.reshape(-1, n_filters)
@@ -130,36 +115,32 @@ def _input_gradient(g, w, x_shape, padded_shape, stride, padding):
     for start in range(0, n, step):
         block = per_sample[start : start + step]
         window_grads = (block.reshape(-1, n_filters) @ filters).reshape(len(block), ho, wo, kh, kw, c)
-        scatter_windows(window_grads, out[start : start + step], stride[0], stride[1])
+        kernels.scatter_windows(window_grads, out[start : start + step], stride[0], stride[1])
     top, _, left, _ = padding
     return out[:, top : top + h, left : left + wd]
 
 
-def _parse_padding(padding, kernel, stride, op, shapes):
+def _padding_sides(padding, kernel, stride, op, shapes):
     """`padding` as (top, bottom, left, right) from an int, (rows, cols), "valid" or "same"."""
     if type(padding) is int and padding >= 0:
         return (padding,) * 4
-    if isinstance(padding, str):
-        mode = padding.lower()
-        if mode == "valid":
-            return (0, 0, 0, 0)
-        if mode != "same":
-            raise ValueError(f"{op}: padding must be {_PADDING_FORMS}, got {padding!r} ({shapes})")
+    try:
+        padding = checks.padding(op, padding)
+    except ValueError as err:
+        raise ValueError(f"{err} ({shapes})") from None
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
         if stride != (1, 1):
             raise ValueError(f'{op}: padding "same" needs stride 1, got stride {stride} ({shapes})')
         # Total padding k-1 keeps the size; an odd remainder goes below and to the right, as TensorFlow puts it.
         (kh, kw) = kernel
         return ((kh - 1) // 2, kh // 2, (kw - 1) // 2, kw // 2)
-    pair = (padding, padding) if np.ndim(padding) == 0 else tuple(padding)
-    if len(pair) != 2 or not all(isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pair):
-        raise ValueError(f"{op}: padding must be {_PADDING_FORMS}, got {padding!r} ({shapes})")
-    rows, cols = int(pair[0]), int(pair[1])
-    if rows < 0 or cols < 0:
-        raise ValueError(f"{op}: padding must not be negative, got {padding!r} ({shapes})")
+    rows, cols = padding
     return (rows, rows, cols, cols)
 
 
-def _check(op, x, w, b, stride, padding):
+def _conv_arguments(op, x, w, b, stride, padding):
     """Validate shapes and arguments before the op runs; returns (stride, padding) in their stored form."""
     x_shape, w_shape = np.shape(x), np.shape(w)
     shapes = f"x {x_shape}, w {w_shape}" + ("" if b is None else f", b {np.shape(b)}")
@@ -172,10 +153,10 @@ def _check(op, x, w, b, stride, padding):
     if b is not None and np.shape(b) != (w_shape[0],):
         raise ValueError(f"{op}: b must have shape ({w_shape[0]},), one value per filter ({shapes})")
     try:
-        stride = as_pair(stride, "stride", op)
+        stride = checks.positive_pair(op, "stride", stride)
     except ValueError as err:
         raise ValueError(f"{err} ({shapes})") from None
-    pads = _parse_padding(padding, w_shape[1:3], stride, op, shapes)
+    pads = _padding_sides(padding, w_shape[1:3], stride, op, shapes)
     rows, cols = x_shape[-3] + pads[0] + pads[1], x_shape[-2] + pads[2] + pads[3]
     if w_shape[1] > rows or w_shape[2] > cols or w_shape[1] < 1 or w_shape[2] < 1:
         raise ValueError(
@@ -197,11 +178,11 @@ def correlate(x, w, b=None, stride=1, padding=0):
     "valid" or "same" (stride 1 only; an even kernel gets its extra row/column below/right, as in TensorFlow).
     Gradient: dx = col2im(g · w), dw = gᵀ · windows(x), db = Σ g.
     """
-    stride, pads = _check("correlate", x, w, b, stride, padding)
+    stride, pads = _conv_arguments("correlate", x, w, b, stride, padding)
     return _correlate(x, w, b, stride, pads)
 
 
 def convolve(x, w, b=None, stride=1, padding=0):
     """True convolution: `correlate` with each filter rotated 180° in (kh, kw); gradients flow through the flip."""
-    stride, pads = _check("convolve", x, w, b, stride, padding)
+    stride, pads = _conv_arguments("convolve", x, w, b, stride, padding)
     return _correlate(x, getitem(w, _FLIP), b, stride, pads)

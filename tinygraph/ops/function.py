@@ -1,20 +1,18 @@
 """The Function base class, the Context that links a result to its inputs, and `apply`."""
-import numpy as np
-
 from .. import grad_mode
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 
 
 class Context:
-    """One node of the graph: the op that ran, its input tensors, its attributes and saved arrays."""
+    """One node of the graph: the function that ran, its input tensors, its attributes and saved arrays."""
 
-    __slots__ = ("op", "parents", "attrs", "saved_tensors", "needs_input_grad", "__dict__")
+    __slots__ = ("function", "parents", "attrs", "saved_arrays", "needs_input_grad", "__dict__")
 
-    def __init__(self, op, parents, attrs):
-        self.op = op
+    def __init__(self, function, parents, attrs):
+        self.function = function
         self.parents = parents
         self.attrs = attrs
-        self.saved_tensors = ()
+        self.saved_arrays = ()
         self.needs_input_grad = ()
 
     def __getattr__(self, name):
@@ -25,16 +23,15 @@ class Context:
             raise AttributeError(name) from None
 
     def save_for_backward(self, *arrays):
-        self.saved_tensors = arrays
-
-    @property
-    def freed(self):
-        """backward() without retain_graph has released the saved arrays."""
-        return self.saved_tensors is None
+        self.saved_arrays = arrays
 
 
 class Function:
-    """An op: `forward(ctx, *arrays, **attrs) -> ndarray`, `backward(ctx, grad) -> one gradient (or None) per input`."""
+    """An op: `forward(ctx, *arrays, **attrs) -> ndarray`, `backward(ctx, grad) -> one gradient (or None) per input`.
+
+    Arguments are checked by the op's public function before `apply`: an error raised inside forward or backward is
+    a bug of tinygraph's and keeps its traceback.
+    """
 
     name = None
 
@@ -52,28 +49,19 @@ class Function:
             cls.name = cls.__name__.lower()
 
 
-def describe_shapes(arrays):
-    return ", ".join(str(tuple(np.shape(a))) for a in arrays)
-
-
-def apply(op, *inputs, **attrs):
-    """Run `op` forward on the inputs' data and, when a gradient is wanted, link the result into the graph."""
+def apply(function, *inputs, **attrs):
+    """Run `function` forward on the inputs' data and, when a gradient is wanted, link the result into the graph."""
     for x in inputs:
         if not isinstance(x, Tensor):
-            inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+            inputs = tuple(as_tensor(x) for x in inputs)
             break
-    ctx = Context(op, inputs, attrs)
+    ctx = Context(function, inputs, attrs)
     # Known before forward runs, so that an op can skip what only backward needs when no gradient is wanted.
-    if grad_mode.enabled:
+    if grad_mode.state.enabled:
         needs = tuple([t.requires_grad for t in inputs])
         if True in needs:
             ctx.needs_input_grad = needs
-    arrays = [t.data for t in inputs]
-    try:
-        out = op.forward(ctx, *arrays, **attrs)
-    except (ValueError, TypeError, IndexError) as err:
-        kind = TypeError if isinstance(err, TypeError) else ValueError
-        raise kind(f"{op.name}: {err} (input shapes {describe_shapes(arrays)})") from None
+    out = function.forward(ctx, *[t.data for t in inputs], **attrs)
     if ctx.needs_input_grad:
         return Tensor._wrap(out, True, ctx)
     return Tensor._wrap(out, False, None)

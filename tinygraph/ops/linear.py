@@ -1,8 +1,13 @@
 """The fully connected layer's op, fused for speed: one GEMM forward and one per input gradient."""
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import as_tensor
 from .function import Function, apply
+
+
+def add_bias(out, b):
+    """out + b, written into `out` when the result keeps out's dtype (it is a fresh product, ours to overwrite)."""
+    return np.add(out, b, out=out) if np.result_type(out, b) == out.dtype else out + b
 
 
 class Linear(Function):
@@ -13,13 +18,13 @@ class Linear(Function):
     def forward(ctx, x, w, b=None):
         out = x @ w
         if b is not None:
-            out = np.add(out, b, out=out) if np.result_type(out, b) == out.dtype else out + b
+            out = add_bias(out, b)
         ctx.save_for_backward(x, w)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, w = ctx.saved_tensors
+        x, w = ctx.saved_arrays
         needs = ctx.needs_input_grad
         grad_x = grad @ w.T if needs[0] else None
         grad_w = None
@@ -32,20 +37,18 @@ class Linear(Function):
         return grad_x, grad_w, (grad.sum(axis=0) if needs[2] else None)
 
 
-def _shape(t):
-    return t.shape if isinstance(t, Tensor) else np.shape(t)
-
-
 def linear(x, w, b=None):
     """x @ w + b with x (N, in), w (in, out), b (out,); gradient: g @ w.T to x, x.T @ g to w, g summed over N to b."""
-    xs, ws = _shape(x), _shape(w)
-    shapes = f"x {xs}, w {ws}" + ("" if b is None else f", b {_shape(b)}")
+    x, w = as_tensor(x), as_tensor(w)
+    xs, ws = x.shape, w.shape
+    b = None if b is None else as_tensor(b)
+    shapes = f"x {xs}, w {ws}" + ("" if b is None else f", b {b.shape}")
     if len(xs) != 2 or len(ws) != 2:
         raise ValueError(f"linear: x must be (N, in) and w (in, out) ({shapes})")
     if xs[1] != ws[0]:
         raise ValueError(f"linear: x has {xs[1]} features but w expects {ws[0]} ({shapes})")
     if b is None:
         return apply(Linear, x, w)
-    if _shape(b) != (ws[1],):
+    if b.shape != (ws[1],):
         raise ValueError(f"linear: b must have shape ({ws[1]},), one value per output ({shapes})")
     return apply(Linear, x, w, b)

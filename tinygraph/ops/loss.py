@@ -1,7 +1,9 @@
 """Losses that reduce a prediction and a target to one number."""
 import numpy as np
 
-from ..tensor import Tensor
+from .. import checks
+from ..tensor import as_tensor
+from .activation import log_softmax_array
 from .function import Function, apply
 
 
@@ -19,7 +21,7 @@ class MeanSquaredError(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (difference,) = ctx.saved_tensors
+        (difference,) = ctx.saved_arrays
         scaled = difference * (grad * (2.0 / difference.size)).astype(difference.dtype)
         return scaled, -scaled if ctx.needs_input_grad[1] else None
 
@@ -31,8 +33,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, logits, target):
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        log_probs = log_softmax_array(logits, -1)
         n = log_probs.shape[0]
         if target.ndim == 1:
             picked = log_probs[np.arange(n), target]
@@ -43,7 +44,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        log_probs, target = ctx.saved_tensors
+        log_probs, target = ctx.saved_arrays
         n = log_probs.shape[0]
         d = np.exp(log_probs)
         if target.ndim == 1:
@@ -57,21 +58,19 @@ class CrossEntropy(Function):
 
 def mse(pred, target):
     """Mean of (pred - target)**2 over every element; gradient: 2 (pred - target) / size."""
-    pred_shape, target_shape = np.shape(pred.data if isinstance(pred, Tensor) else pred), np.shape(
-        target.data if isinstance(target, Tensor) else target
-    )
-    if pred_shape != target_shape:
-        raise ValueError(f"mse: pred has shape {pred_shape} but target has shape {target_shape}; they must match")
-    pred = pred if isinstance(pred, Tensor) else Tensor(pred)
-    return apply(MeanSquaredError, pred, pred._operand(target))
+    pred = as_tensor(pred)
+    target = as_tensor(target, pred)
+    if pred.shape != target.shape:
+        raise ValueError(f"mse: pred has shape {pred.shape} but target has shape {target.shape}; they must match")
+    return apply(MeanSquaredError, pred, target)
 
 
 def cross_entropy(logits, target):
     """Mean over the batch of -Σ target · log softmax(logits); target as integer labels (N,) or one-hot (N, C)
     (any non-negative weights work). Gradient: (softmax(logits) · Σ target - target) / N.
     """
-    logits = logits if isinstance(logits, Tensor) else Tensor(logits)
-    target_data = np.asarray(target.data if isinstance(target, Tensor) else target)
+    logits = as_tensor(logits)
+    target_data = np.asarray(target)  # labels stay integers; soft targets keep their precision
     if logits.ndim == 1:
         logits = logits.reshape(1, -1)
         target_data = target_data.reshape(1, -1) if target_data.ndim == 1 and target_data.size > 1 else target_data.reshape(-1)
@@ -84,12 +83,10 @@ def cross_entropy(logits, target):
                             f"got dtype {target_data.dtype}")
         if target_data.shape[0] != n:
             raise ValueError(f"cross_entropy: {n} rows of logits {logits.shape} but {target_data.shape[0]} labels")
-        if n and (target_data.min() < 0 or target_data.max() >= classes):
-            raise ValueError(f"cross_entropy: labels must lie in [0, {classes}), got values from "
-                             f"{target_data.min()} to {target_data.max()}")
+        checks.label_range("cross_entropy", target_data, classes)
     elif target_data.shape == logits.shape:
         target_data = target_data.astype(logits.dtype, copy=False)
     else:
         raise ValueError(f"cross_entropy: target of shape {target_data.shape} fits neither labels ({n},) "
                          f"nor one-hot {logits.shape}")
-    return apply(CrossEntropy, logits, Tensor._wrap(target_data, False, None))
+    return apply(CrossEntropy, logits, as_tensor(target_data))

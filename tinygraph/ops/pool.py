@@ -8,9 +8,10 @@ import functools
 
 import numpy as np
 
-from . import conv
+from .. import checks
+from . import kernels
 from .function import Function, apply
-from .windows import as_pair, offset_views
+from .windows import offset_views
 
 
 def _tiled(grad_windows, x_shape):
@@ -58,7 +59,7 @@ def _window_indices(x_shape, out_size, pool):
 def _scattered(grad_windows, x_shape, stride):
     """Overlapping (or gapped) windows' gradients (N, Ho, Wo, ph, pw, C) added into an input-shaped array."""
     out = np.zeros(x_shape, dtype=grad_windows.dtype)
-    conv.scatter_windows(np.ascontiguousarray(grad_windows), out, stride[0], stride[1])
+    kernels.scatter_windows(np.ascontiguousarray(grad_windows), out, stride[0], stride[1])
     return out
 
 
@@ -105,7 +106,7 @@ class MaxPool(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (winner,) = ctx.saved_tensors
+        (winner,) = ctx.saved_arrays
         x_shape, single = ctx.geometry
         (ph, pw), stride = ctx.pool_shape, ctx.stride
         if single:
@@ -155,12 +156,12 @@ class AvgPool(Function):
         return dx[0] if single else dx
 
 
-def _check(op, x, pool_shape, stride):
+def _pool_arguments(op, x, pool_shape, stride):
     x_shape = np.shape(x)
     if len(x_shape) not in (3, 4):
         raise ValueError(f"{op}: x must be (N, H, W, C) or one (H, W, C) sample, got shape {x_shape}")
-    pool = as_pair(pool_shape, "pool_shape", op)
-    stride = pool if stride is None else as_pair(stride, "stride", op)
+    pool = checks.positive_pair(op, "pool_shape", pool_shape)
+    stride = pool if stride is None else checks.positive_pair(op, "stride", stride)
     if pool[0] > x_shape[-3] or pool[1] > x_shape[-2]:
         raise ValueError(f"{op}: the {pool[0]}x{pool[1]} window does not fit the input of shape {x_shape}")
     return pool, stride
@@ -171,7 +172,7 @@ def maxpool(x, pool_shape=(2, 2), stride=2):
 
     Gradient: g goes to exactly one element per window, the first maximum in row-major order.
     """
-    pool, stride = _check("maxpool", x, pool_shape, stride)
+    pool, stride = _pool_arguments("maxpool", x, pool_shape, stride)
     return apply(MaxPool, x, pool_shape=pool, stride=stride)
 
 
@@ -180,5 +181,5 @@ def avgpool(x, pool_shape=(2, 2), stride=2):
 
     Gradient: g / (ph*pw) to every element of each window, summed where windows overlap.
     """
-    pool, stride = _check("avgpool", x, pool_shape, stride)
+    pool, stride = _pool_arguments("avgpool", x, pool_shape, stride)
     return apply(AvgPool, x, pool_shape=pool, stride=stride)

@@ -3,6 +3,7 @@ import operator
 
 import numpy as np
 
+from ..tensor import Tensor, as_tensor
 from .function import Function, apply
 
 
@@ -64,7 +65,6 @@ def _has_integer_arrays(index):
 def _normalize_index(index):
     """Tensors, lists and nested tuples inside an index become arrays of their own (copies), so the index can be
     stored for backward and told apart from basic indexing there, whatever the caller does to it afterwards."""
-    from ..tensor import Tensor
 
     def one(p):
         if isinstance(p, Tensor):
@@ -87,14 +87,26 @@ def _shape_tuple(shape):
         raise TypeError(f"reshape: the shape must be a tuple of ints, got {shape!r}") from None
 
 
+def _check_reshape(x, shape):
+    known = [n for n in shape if n != -1]
+    size = int(np.prod(known))
+    fits = size == x.size if len(known) == len(shape) else (len(shape) - len(known) == 1 and size and x.size % size == 0)
+    if not fits or any(n < -1 for n in shape):
+        raise ValueError(f"reshape: cannot reshape {x.size} elements into shape {shape} (input shape {x.shape})")
+
+
 def reshape(x, shape):
     """The same elements in a new shape (one axis may be -1); gradient: g reshaped back."""
-    return apply(Reshape, x, shape=_shape_tuple(shape))
+    x, shape = as_tensor(x), _shape_tuple(shape)
+    if shape != x.shape:
+        _check_reshape(x, shape)
+    return apply(Reshape, x, shape=shape)
 
 
 def flatten(x, start_axis=0):
     """Merge the axes from `start_axis` on into one, composed as reshape."""
-    ndim = len(x.shape)
+    x = as_tensor(x)
+    ndim = x.ndim
     if not -ndim <= start_axis < max(ndim, 1):
         raise ValueError(f"flatten: start_axis {start_axis} is out of range for shape {tuple(x.shape)}")
     start = start_axis % max(ndim, 1)
@@ -103,8 +115,9 @@ def flatten(x, start_axis=0):
 
 def transpose(x, axes=None):
     """Permute the axes (reverse them when `axes` is None); gradient: g permuted back."""
+    x = as_tensor(x)
     if axes is not None:
-        ndim = len(x.shape)
+        ndim = x.ndim
         try:
             axes = tuple(operator.index(a) for a in axes)
         except TypeError:
@@ -117,7 +130,8 @@ def transpose(x, axes=None):
 
 def pad(x, pad_width, value=0.0):
     """Pad with a constant (`pad_width` as in np.pad); gradient: the inner part of g."""
-    ndim = len(x.shape)
+    x = as_tensor(x)
+    ndim = x.ndim
     try:
         widths = np.broadcast_to(np.asarray(pad_width, dtype=object), (ndim, 2))
         widths = tuple((operator.index(a), operator.index(b)) for a, b in widths)
@@ -131,4 +145,18 @@ def pad(x, pad_width, value=0.0):
 
 def getitem(x, index):
     """x[index] with basic slicing or integer arrays; gradient: g scattered back, repeats summed."""
-    return apply(GetItem, x, index=_normalize_index(index))
+    x, index = as_tensor(x), _normalize_index(index)
+    _check_index(x.shape, index)
+    return apply(GetItem, x, index=index)
+
+
+def _check_index(shape, index):
+    """An IndexError naming getitem and the shape for an index NumPy would refuse, found on a stand-in of the
+    same shape with no data (a zero-strided view), so that forward never fails halfway."""
+    try:
+        np.broadcast_to(_PROBE, shape)[index]
+    except IndexError as err:
+        raise IndexError(f"getitem: {err} (input shape {shape})") from None
+
+
+_PROBE = np.zeros((), dtype=bool)

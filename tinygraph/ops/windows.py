@@ -1,17 +1,5 @@
-"""Sliding windows over the rows and columns of channels-last images, and the argument parsing they share."""
+"""Sliding windows over the rows and columns of channels-last images."""
 import numpy as np
-
-
-def as_pair(value, what, op):
-    """An int or a pair of ints as a pair of ints >= 1 (`what` and `op` name it in the error)."""
-    if type(value) is int and value >= 1:  # the common case, without the generic checks
-        return value, value
-    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
-        raise ValueError(f"{op}: {what} must be an int or a pair of ints, got {value!r}")
-    if pair[0] < 1 or pair[1] < 1:
-        raise ValueError(f"{op}: {what} must be >= 1, got {value!r}")
-    return int(pair[0]), int(pair[1])
 
 
 def output_size(size, window, stride):

@@ -1,0 +1,108 @@
+"""The argument checks that ops, layers, the network and the data loaders share: one place for each rule.
+
+Each check takes `where` (the op or layer, e.g. "maxpool" or "ConvolutionalLayer") to name in its error, and
+returns the value in the form the caller stores.
+"""
+import numbers
+
+import numpy as np
+
+from .tensor import Tensor
+
+PADDING_FORMS = 'an int, (rows, cols), "valid" or "same"'
+
+
+def is_int(value):
+    """A whole number (Python or NumPy), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def positive_int(where, what, value):
+    """A positive whole number as an int."""
+    if not is_int(value) or value < 1:
+        raise ValueError(f"{where}: {what} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def positive_pair(where, what, value):
+    """An int or a pair of ints, each at least 1, as a pair of ints."""
+    if type(value) is int and value >= 1:  # the common case, without the generic checks
+        return value, value
+    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
+    if len(pair) != 2 or not all(is_int(v) for v in pair):
+        raise ValueError(f"{where}: {what} must be an int or a pair of ints, got {value!r}")
+    if pair[0] < 1 or pair[1] < 1:
+        raise ValueError(f"{where}: {what} must be >= 1, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def padding(where, value):
+    """Padding as "valid", "same" or a pair (rows, cols) of non-negative ints."""
+    if isinstance(value, str):
+        if value.lower() not in ("valid", "same"):
+            raise ValueError(f"{where}: padding must be {PADDING_FORMS}, got {value!r}")
+        return value.lower()
+    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
+    if len(pair) != 2 or not all(is_int(p) for p in pair):
+        raise ValueError(f"{where}: padding must be {PADDING_FORMS}, got {value!r}")
+    if pair[0] < 0 or pair[1] < 0:
+        raise ValueError(f"{where}: padding must not be negative, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def axes(where, axis, shape):
+    """`axis` (None, an int or a tuple of ints, negatives allowed) as a sorted tuple of non-negative axes."""
+    ndim = len(shape)
+    if axis is None:
+        return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the generic checks
+        return (axis % ndim,)
+    parts = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    for ax in parts:
+        if not is_int(ax):
+            raise TypeError(f"{where}: axis must be an int or a tuple of ints, got {axis!r} (input shape {shape})")
+        if not -ndim <= ax < ndim:
+            raise ValueError(f"{where}: axis {ax} is out of range for a tensor with {ndim} axes "
+                             f"(input shape {shape})")
+    out = [int(ax) % ndim for ax in parts]
+    if len(set(out)) != len(out):
+        raise ValueError(f"{where}: axis {axis!r} repeats an axis (input shape {shape})")
+    return tuple(sorted(out))
+
+
+def one_axis(where, axis, shape):
+    """`axis` as one non-negative axis."""
+    if axis is None or np.ndim(axis) != 0:
+        raise TypeError(f"{where}: axis must be one int, got {axis!r}")
+    return axes(where, axis, shape)[0]
+
+
+def broadcast_shape(where, *shapes, inputs=None):
+    """The shape `shapes` broadcast to, or a ValueError naming the op, the shapes and the `inputs`' shapes."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        detail = "" if inputs is None else f" (input shapes {', '.join(map(str, inputs))})"
+        raise ValueError(f"{where}: shapes {', '.join(map(str, shapes))} do not broadcast together{detail}") from None
+
+
+def label_range(where, labels, classes):
+    """Integer labels, each in [0, classes)."""
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"{where}: labels must lie in [0, {classes}) i.e. 0..{classes - 1}, "
+                         f"got {labels.min()}..{labels.max()} for shape {labels.shape}")
+    return labels
+
+
+def float_inputs(where, x):
+    """A non-empty batch of inputs as a float array (float32 unless float64), without NaN or infinities."""
+    x = np.asarray(x.data if isinstance(x, Tensor) else x)
+    if x.dtype.kind in "biu" or (x.dtype.kind == "f" and x.dtype not in (np.float32, np.float64)):
+        x = x.astype(np.float32)
+    elif x.dtype.kind != "f":
+        raise TypeError(f"{where}: inputs must be numbers, got dtype {x.dtype}")
+    if x.ndim < 1 or len(x) == 0:
+        raise ValueError(f"{where}: expected a non-empty batch of samples, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{where}: the inputs of shape {x.shape} contain NaN or infinite values")
+    return x

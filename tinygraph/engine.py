@@ -2,8 +2,11 @@
 
 `topological_order` is the one walk over a graph: the viewer and the network's drawing use it too.
 """
+import contextlib
+
 import numpy as np
 
+from .grad_mode import enable_grad
 from .ops.function import unbroadcast
 from .tensor import Tensor
 
@@ -39,23 +42,27 @@ def topological_order(root, follow=None, visited=None):
     return order
 
 
-def _initial_gradient(root, grad):
+def _initial_gradient(where, root, grad, create_graph):
     if grad is None:
         if root.data.size != 1:
             raise ValueError(
-                f"backward: a gradient can be implied only for a single-element tensor, got shape {root.shape}; "
-                f"pass backward(grad) with an array of shape {root.shape}"
+                f"{where}: a gradient can be implied only for a single-element tensor, got shape {root.shape}; "
+                f"pass the gradient of the result, an array of shape {root.shape}"
             )
-        return np.ones_like(root.data)
-    grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+        grad = np.ones_like(root.data)
+    elif not (create_graph and isinstance(grad, Tensor)):
+        grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
     if grad.shape != root.shape:
-        raise ValueError(f"backward: grad has shape {grad.shape}, the tensor has shape {root.shape}")
-    return grad
+        raise ValueError(f"{where}: grad has shape {grad.shape}, the tensor has shape {root.shape}")
+    # With create_graph the gradients are Tensors, so that what backward computes is itself recorded.
+    return Tensor(grad) if create_graph and not isinstance(grad, Tensor) else grad
 
 
 def _accumulate(tensor, grad, stored):
     if tensor.grad is not None:
         tensor.grad = tensor.grad + grad
+    elif isinstance(grad, Tensor):
+        tensor.grad = grad  # a recorded gradient (create_graph): the Tensor itself, as in PyTorch
     else:
         # A stored gradient is the user's to change, so it must be its own writeable array: a broadcast view is
         # read-only, a view shares memory, and add hands one array to both of its inputs.
@@ -65,30 +72,42 @@ def _accumulate(tensor, grad, stored):
     stored.add(id(tensor.grad))
 
 
-def backward(root, grad=None, retain_graph=False):
-    """Accumulate d(root)/d(leaf) · grad into `.grad` of every leaf of `root` that requires grad."""
-    if not root.requires_grad:
-        raise ValueError(
-            f"backward: the tensor of shape {root.shape} does not require grad; set requires_grad=True on an input"
-        )
-    pending = {id(root): _initial_gradient(root, grad)}
+def _order(roots):
+    """Every tensor the roots depend on through tensors that require grad, each after its inputs."""
+    visited, order = set(), []
+    for root in roots:
+        order.extend(topological_order(root, visited=visited))
+    return order
+
+
+def _propagate(roots, root_grads, retain_graph, create_graph, captured=None):
+    """Send the gradients from the roots to every tensor they depend on. Without `captured`, leaves (and tensors
+    that retain grad) accumulate theirs in `.grad`; with it (a dict from tensor id to None), only those tensors'
+    gradients are collected there, and no `.grad` changes."""
+    pending = {}
+    for root, g in zip(roots, root_grads):
+        pending[id(root)] = g if id(root) not in pending else pending[id(root)] + g
     stored = set()
-    for node in reversed(topological_order(root)):
+    for node in reversed(_order(roots)):
         g = pending.pop(id(node), None)
         ctx = node._ctx
-        if ctx is None or node._retains_grad:
+        if captured is not None:
+            if id(node) in captured:
+                captured[id(node)] = g
+        elif ctx is None or node._retains_grad:
             if g is not None:
                 _accumulate(node, g, stored)
-            if ctx is None:
-                continue
-        if g is None:
+        if ctx is None or g is None:
             continue
         if ctx.saved_arrays is None:
             raise RuntimeError(
                 f"backward: the graph through {ctx.function.name} was freed by an earlier backward(); "
                 f"call the first backward(retain_graph=True) to go through it twice"
             )
-        input_grads = ctx.function.backward(ctx, g)
+        if create_graph:
+            input_grads = _recorded_backward(ctx, node, g)
+        else:
+            input_grads = ctx.function.backward(ctx, g)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for parent, needs, pg in zip(ctx.parents, ctx.needs_input_grad, input_grads):
@@ -104,6 +123,104 @@ def backward(root, grad=None, retain_graph=False):
             pending[key] = pg if previous is None else previous + pg
         if not retain_graph:
             ctx.saved_arrays = None  # frees the saved arrays and marks the node as gone through
+
+
+def backward(root, grad=None, retain_graph=None, create_graph=False):
+    """Accumulate d(root)/d(leaf) · grad into `.grad` of every leaf of `root` that requires grad.
+
+    With `create_graph` the backward pass is itself recorded, so the gradients (then Tensors) can be
+    differentiated again; the graph is then kept unless `retain_graph=False`."""
+    if not root.requires_grad:
+        raise ValueError(
+            f"backward: the tensor of shape {root.shape} does not require grad; set requires_grad=True on an input"
+        )
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    initial = _initial_gradient("backward", root, grad, create_graph)
+    with _recording(create_graph):
+        _propagate([root], [initial], retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """The gradients of `outputs` (weighted by `grad_outputs`) with respect to each of `inputs`, as Tensors;
+    no `.grad` changes. PyTorch's `torch.autograd.grad` contract: with `create_graph` the results are recorded
+    and can be differentiated again; an input the outputs do not depend on raises, or gives None with
+    `allow_unused=True`."""
+    outputs = _as_list("grad", "outputs", outputs)
+    inputs = _as_list("grad", "inputs", inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else [grad_outputs]
+        if len(grad_outputs) != len(outputs):
+            raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, t in enumerate(outputs + inputs):
+        if not t.requires_grad:
+            which = f"outputs[{i}]" if i < len(outputs) else f"inputs[{i - len(outputs)}]"
+            raise ValueError(f"grad: {which} of shape {t.shape} does not require grad; "
+                             f"set requires_grad=True on the inputs before computing the outputs")
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    initial = [_initial_gradient("grad", t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
+    captured = {id(t): None for t in inputs}
+    with _recording(create_graph):
+        _propagate(outputs, initial, retain_graph, create_graph, captured)
+    results = []
+    for i, t in enumerate(inputs):
+        g = captured[id(t)]
+        if g is None and not allow_unused:
+            raise ValueError(f"grad: the outputs do not depend on inputs[{i}] of shape {t.shape}; "
+                             f"pass allow_unused=True to get None for it")
+        if g is not None and not isinstance(g, Tensor):
+            g = Tensor._wrap(g if g.flags.writeable and g.flags.owndata else g.copy(), False, None)
+        results.append(g)
+    return tuple(results)
+
+
+def _as_list(where, what, value):
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if not isinstance(item, Tensor):
+            raise TypeError(f"{where}: {what} must be Tensors, got {type(item).__name__}")
+    return items
+
+
+def _recording(create_graph):
+    """Record the backward pass when it is to be differentiated again; otherwise leave grad mode as it is."""
+    return enable_grad() if create_graph else contextlib.nullcontext()
+
+
+def _recorded_backward(ctx, output, grad):
+    """The op's backward formula run on Tensors, so that it is recorded: each saved float array must be one of the
+    op's inputs or its output (then that Tensor stands in for it); integer and bool arrays (masks, indices) are
+    constants. An op that saved anything else cannot be differentiated twice and says so."""
+    function = ctx.function
+    if hasattr(function, "recorded_backward"):
+        return function.recorded_backward(ctx, output, grad)
+    return function.backward(_TensorContext(ctx, output), grad)
+
+
+class _TensorContext:
+    """A view of a Context whose saved arrays are the Tensors they came from."""
+
+    def __init__(self, ctx, output):
+        self._ctx = ctx
+        sources = {id(p.data): p for p in ctx.parents}
+        sources[id(output.data)] = output
+        saved = []
+        for array in ctx.saved_arrays:
+            if array is None or getattr(array, "dtype", None) is None or array.dtype.kind != "f":
+                saved.append(array)
+            elif id(array) in sources:
+                saved.append(sources[id(array)])
+            else:
+                raise RuntimeError(
+                    f"{ctx.function.name}: second derivatives are not supported: its backward uses an intermediate "
+                    f"array (of shape {array.shape}) that is neither an input nor the output; "
+                    f"use create_graph=False"
+                )
+        self.saved_arrays = tuple(saved)
+
+    def __getattr__(self, name):
+        return getattr(self._ctx, name)
 
 
 def _fit_gradient(ctx, parent, grad):

@@ -72,3 +72,40 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                 f"(output {out.op or 'leaf'} of shape {out.shape})"
             )
     return True
+
+
+def gradgradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Check second derivatives: the gradient of `fn` computed with `create_graph=True` (projected on fixed random
+    directions, so every element of every Hessian-vector product counts) is itself checked with `gradcheck`.
+    Returns True, or raises GradcheckError."""
+    from .engine import grad
+
+    inputs = _as_float64_inputs(inputs)
+    checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad; pass Tensors with requires_grad=True")
+    rng = np.random.default_rng(seed + 1)
+    with enable_grad():
+        out = fn(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradgradcheck: fn must return a Tensor, got {type(out).__name__}")
+    direction = rng.standard_normal(out.shape)
+    weights = [rng.standard_normal(t.shape) for t in checked]
+
+    def first_derivative(*args):
+        with enable_grad():
+            result = fn(*args)
+            wanted = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+            grads = grad(result, wanted, grad_outputs=direction, create_graph=True, allow_unused=True)
+            total = None
+            for g, w in zip(grads, weights):
+                if g is not None:
+                    term = (g * w).sum()
+                    total = term if total is None else total + term
+            if total is None or not total.requires_grad:
+                # The first derivative does not depend on the inputs (fn is linear): a zero that depends on them
+                # states that its derivative is zero, which central differences of a constant confirm.
+                total = (wanted[0] * 0.0).sum() + (0.0 if total is None else total)
+        return total
+
+    return gradcheck(first_derivative, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)

@@ -1,7 +1,8 @@
 """tinygraph: a small, fast, exactly correct autograd engine for NumPy."""
 from .tensor import Tensor, as_tensor
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
-from .gradcheck import GradcheckError, gradcheck
+from .engine import grad
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (
     add, avgpool, convolve, correlate, cross_entropy, div, exp, flatten, getitem, linear, log, log_softmax, matmul,
     max, maxpool, mean, mse, mul, neg, pad, pow, relu, reshape, sigmoid, softmax, sub, sum, tanh, transpose,
@@ -14,7 +15,8 @@ from .viz import draw_graph, save_graph
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
+    "Tensor", "as_tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad", "gradcheck", "gradgradcheck",
+    "GradcheckError",
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "sum", "mean", "max",
     "exp", "log", "tanh", "relu", "sigmoid", "softmax", "log_softmax",
     "reshape", "flatten", "transpose", "pad", "getitem", "mse", "cross_entropy",

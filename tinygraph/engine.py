@@ -6,6 +6,7 @@ import contextlib
 
 import numpy as np
 
+from . import tensor as _tensor
 from .grad_mode import enable_grad
 from .ops.function import unbroadcast
 from .tensor import Tensor
@@ -104,6 +105,8 @@ def _propagate(roots, root_grads, retain_graph, create_graph, captured=None):
                 f"backward: the graph through {ctx.function.name} was freed by an earlier backward(); "
                 f"call the first backward(retain_graph=True) to go through it twice"
             )
+        if ctx.clock != _tensor.write_clock:
+            _check_unchanged(ctx)
         if create_graph:
             input_grads = _recorded_backward(ctx, node, g)
         else:
@@ -221,6 +224,19 @@ class _TensorContext:
 
     def __getattr__(self, name):
         return getattr(self._ctx, name)
+
+
+def _check_unchanged(ctx):
+    """Refuse to differentiate with saved data that an in-place write changed after the op recorded it."""
+    for position, parent in enumerate(ctx.parents):
+        if parent._written_at > ctx.clock and any(a is parent.data for a in ctx.saved_arrays):
+            name = ctx.function.name
+            raise RuntimeError(
+                f"backward: input {position} of {name} (shape {parent.shape}"
+                f"{', ' + repr(parent.name) if parent.name else ''}) was changed in place after {name} used it, so "
+                f"its gradient would be computed from the new values; run the forward again after the change "
+                f"(or change a copy)"
+            )
 
 
 def _fit_gradient(ctx, parent, grad):

@@ -55,6 +55,7 @@ class SGD(Optimizer):
                 g = v
             # The scalar takes the parameter's dtype, so a float32 update stays float32 and in place.
             p.data -= p.data.dtype.type(self.lr) * g
+            p._note_write()
 
 
 class Adam(Optimizer):
@@ -91,6 +92,7 @@ class Adam(Optimizer):
             denominator *= dtype(1 / root_correction)
             denominator += dtype(self.eps)
             p.data -= dtype(step_size) * m / denominator
+            p._note_write()
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

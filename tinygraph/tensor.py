@@ -7,6 +7,7 @@ so they import this module, not the other way round); `backward()` imports the e
 import numpy as np
 
 ops = None  # the module tinygraph.ops, bound by it when it loads
+write_clock = 0  # counts in-place writes through tinygraph; each recorded op notes its value (see _note_write)
 
 def _as_array(data):
     """Float data becomes float32 unless it is a float64 array; integer and bool data stay as they are.
@@ -26,7 +27,7 @@ def _as_array(data):
 class Tensor:
     """An n-dimensional array with an optional gradient and a link to the op that made it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_retains_grad", "_written_at", "__weakref__")
     # NumPy defers to Tensor's reflected operators, so `ndarray + Tensor` records the op.
     __array_ufunc__ = None
 
@@ -42,6 +43,7 @@ class Tensor:
         self.name = name
         self._ctx = None
         self._retains_grad = False
+        self._written_at = 0
         if requires_grad:
             self.requires_grad_(True)
 
@@ -55,7 +57,15 @@ class Tensor:
         t.name = None
         t._ctx = ctx
         t._retains_grad = False
+        t._written_at = 0
         return t
+
+    def _note_write(self):
+        """Called by every in-place write through tinygraph (optimizer steps, `t[...] = v`): a graph recorded
+        before it that saved this tensor's data then refuses to run backward on the changed values."""
+        global write_clock
+        write_clock += 1
+        self._written_at = write_clock
 
     # ----- array-like properties -------------------------------------------------------------------------
     shape = property(lambda self: self.data.shape)
@@ -126,11 +136,12 @@ class Tensor:
         """The same data, cut from the graph."""
         return Tensor._wrap(self.data, False, None)
 
-    def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) · grad into `.grad` of every leaf that requires grad."""
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) · grad into `.grad` of every leaf that requires grad; with `create_graph`,
+        record the backward pass too (`.grad` then holds Tensors that can be differentiated again)."""
         from . import engine
 
-        engine.backward(self, grad, retain_graph)
+        engine.backward(self, grad, retain_graph, create_graph)
 
     # ----- operators ---------------------------------------------------------------------------------------
     def __add__(self, other):
@@ -177,6 +188,19 @@ class Tensor:
 
     def __getitem__(self, index):
         return ops.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        """Write values in place, as NumPy does. Not recorded: a tensor that requires grad can be changed only
+        under `no_grad()` (as in PyTorch), and a graph that saved its old values then refuses to run backward."""
+        from .grad_mode import is_grad_enabled
+
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"setitem: this tensor of shape {self.shape} requires grad, and in-place writes are not recorded; "
+                f"change its values inside `with tg.no_grad():`, or build a new tensor (e.g. tg.where(mask, v, t))"
+            )
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+        self._note_write()
 
     # Comparisons give bool tensors with no gradient.
     def _compare(self, other, fn):

@@ -1,12 +1,13 @@
 """The Function base class, the Context that links a result to its inputs, and `apply`."""
 from .. import grad_mode
+from .. import tensor as _tensor
 from ..tensor import Tensor, as_tensor
 
 
 class Context:
     """One node of the graph: the function that ran, its input tensors, its attributes and saved arrays."""
 
-    __slots__ = ("function", "parents", "attrs", "saved_arrays", "needs_input_grad", "__dict__")
+    __slots__ = ("function", "parents", "attrs", "saved_arrays", "needs_input_grad", "clock", "__dict__")
 
     def __init__(self, function, parents, attrs):
         self.function = function
@@ -14,6 +15,7 @@ class Context:
         self.attrs = attrs
         self.saved_arrays = ()
         self.needs_input_grad = ()
+        self.clock = 0
 
     def __getattr__(self, name):
         # Non-array arguments (axis, stride, ...) are read in backward as `ctx.axis`.
@@ -61,6 +63,7 @@ def apply(function, *inputs, **attrs):
         needs = tuple([t.requires_grad for t in inputs])
         if True in needs:
             ctx.needs_input_grad = needs
+            ctx.clock = _tensor.write_clock
     out = function.forward(ctx, *[t.data for t in inputs], **attrs)
     if ctx.needs_input_grad:
         return Tensor._wrap(out, True, ctx)

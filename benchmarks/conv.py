@@ -1,4 +1,4 @@
-"""Forward+backward time of correlate and maxpool: compiled kernel vs NumPy reference vs PyTorch CPU.
+"""Forward+backward time of correlate, conv_transpose and maxpool: compiled kernel vs NumPy reference vs PyTorch CPU.
 
     python benchmarks/conv.py [--quick] [--threads N]
 
@@ -21,10 +21,15 @@ try:
 except ImportError:  # the comparison is optional
     torch = None
 
-# (name, x shape (H, W, C), filters, kernel, stride, padding)
+# (name, x shape (H, W, C), filters, kernel, stride, padding[, dilation])
 CONV_CASES = [
     ("conv tutorial 28x28x1 -> 5@3x3 s2 p1", (28, 28, 1), 5, 3, 2, 1),
     ("conv 28x28x32 -> 64@3x3 s1 p1", (28, 28, 32), 64, 3, 1, 1),
+    ("conv 28x28x32 -> 64@3x3 s1 p2 d2", (28, 28, 32), 64, 3, 1, 2, 2),
+]
+# (name, x shape (H, W, C_in), output channels, kernel, stride, padding, output_padding): a decoder's upsampling
+TRANSPOSE_CASES = [
+    ("conv_t 14x14x64 -> 32@3x3 s2 p1 op1", (14, 14, 64), 32, 3, 2, 1, 1),
 ]
 # (name, x shape (H, W, C), pool, stride)
 POOL_CASES = [
@@ -59,14 +64,31 @@ def tinygraph_step(make_out, leaves, grad):
     return step
 
 
-def conv_steps(shape, filters, k, stride, padding, batch, rng):
-    x = rng.standard_normal((batch, *shape)).astype(np.float32)
-    w = (rng.standard_normal((filters, k, k, shape[2])) * 0.1).astype(np.float32)
-    b = np.zeros(filters, np.float32)
+def conv_steps(shape, filters, k, stride, padding, batch, rng, dilation=1):
+    return _conv_like_steps(
+        lambda x, w, b: tg.correlate(x, w, b, stride, padding, dilation),
+        lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation),
+        (batch, *shape), (filters, k, k, shape[2]), filters, rng,
+    )
+
+
+def transpose_steps(shape, out_channels, k, stride, padding, output_padding, batch, rng):
+    # w is (C_in, kh, kw, C_out); PyTorch's (C_in, C_out, kh, kw) is the same transposition as conv2d's filters.
+    return _conv_like_steps(
+        lambda x, w, b: tg.conv_transpose(x, w, b, stride, padding, output_padding),
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=stride, padding=padding, output_padding=output_padding),
+        (batch, *shape), (shape[2], k, k, out_channels), out_channels, rng,
+    )
+
+
+def _conv_like_steps(ours, theirs, x_shape, w_shape, n_bias, rng):
+    """Forward+backward steps of `ours` on channels-last float32 data and `theirs` on the same data in NCHW."""
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = (rng.standard_normal(w_shape) * 0.1).astype(np.float32)
+    b = np.zeros(n_bias, np.float32)
     tx, tw, tb = (tg.Tensor(a, requires_grad=True) for a in (x, w, b))
-    out_shape = tg.correlate(tx, tw, tb, stride, padding).shape
-    g = rng.standard_normal(out_shape).astype(np.float32)
-    steps = {"tinygraph": tinygraph_step(lambda: tg.correlate(tx, tw, tb, stride, padding), (tx, tw, tb), g)}
+    g = rng.standard_normal(ours(tx, tw, tb).shape).astype(np.float32)
+    steps = {"tinygraph": tinygraph_step(lambda: ours(tx, tw, tb), (tx, tw, tb), g)}
     if torch is not None:
         px = torch.tensor(x.transpose(0, 3, 1, 2).copy(), requires_grad=True)
         pw = torch.tensor(w.transpose(0, 3, 1, 2).copy(), requires_grad=True)
@@ -75,7 +97,7 @@ def conv_steps(shape, filters, k, stride, padding, batch, rng):
 
         def torch_step():
             px.grad = pw.grad = pb.grad = None
-            F.conv2d(px, pw, pb, stride=stride, padding=padding).backward(pg)
+            theirs(px, pw, pb).backward(pg)
 
         steps["torch"] = torch_step
     return steps
@@ -137,7 +159,8 @@ def main():
     print(header)
     print("-" * len(header))
     batches = (1, 64)
-    rows = [(name, n, conv_steps(shape, f, k, s, p, n, rng)) for name, shape, f, k, s, p in CONV_CASES for n in batches]
+    rows = [(case[0], n, conv_steps(*case[1:6], n, rng, *case[6:])) for case in CONV_CASES for n in batches]
+    rows += [(case[0], n, transpose_steps(*case[1:], n, rng)) for case in TRANSPOSE_CASES for n in batches]
     rows += [(name, n, pool_steps(shape, k, s, n, rng)) for name, shape, k, s in POOL_CASES for n in batches]
     for (name, batch, _), t in zip(rows, measure_all(rows, repeats, budget)):
         print(

@@ -1,6 +1,7 @@
 """What the two MNIST examples share: flags, data, recipes, training and the final report."""
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
@@ -38,10 +39,19 @@ def parse_args(description, fast=None):
                              "'idx:DIR' for MNIST-format IDX files such as Fashion-MNIST")
     parser.add_argument("--save", metavar="PATH", help="save the trained network to this .npz file")
     parser.add_argument("--graph", metavar="PATH", help="draw one training step's graph to this .svg or .png file")
+    parser.add_argument("--plots", metavar="DIR", help="write pictures of the training, the filters, the feature maps "
+                                                       "and the mistakes as PNGs, and backward.html, to this folder")
+    parser.add_argument("--distributed", action="store_true",
+                        help="train data-parallel on the MPI ranks (mpiexec -n 2 python -m mpi4py "
+                             "examples/cnn_mnist.py --distributed); --batch-size is then per rank, by default the "
+                             "recipe's batch split over the ranks")
+    parser.add_argument("--scale-lr", action="store_true",
+                        help="with --distributed: multiply the learning rate by the number of ranks")
     args = parser.parse_args()
     recipe = dict(RECIPES[args.recipe])
     if args.recipe == "fast":
         recipe.update(fast or {})
+    args.comm = mpi_world(parser, args, recipe["batch_size"] if args.batch_size is None else None)
     if args.optimizer == "adam" and recipe["optimizer"] != "adam" and args.lr is None:
         args.lr = 0.001  # the tutorial's SGD rate of 0.1 would make Adam diverge
     for key, value in recipe.items():
@@ -49,6 +59,24 @@ def parse_args(description, fast=None):
             setattr(args, key, value)
     check_output_paths(parser, args)
     return args
+
+
+def mpi_world(parser, args, recipe_batch):
+    """MPI.COMM_WORLD for --distributed, else None. The global batch stays the recipe's (split over the ranks)
+    unless --batch-size is given; ranks other than 0 print nothing (they hold the same weights)."""
+    if not args.distributed:
+        return None
+    from tinygraph import distributed
+
+    try:
+        comm = distributed.communicator("world")
+    except ModuleNotFoundError as err:
+        parser.error(f"--distributed: {err}")
+    if recipe_batch is not None:
+        args.batch_size = max(1, recipe_batch // comm.size)
+    if comm.rank:
+        sys.stdout = open(os.devnull, "w")
+    return comm
 
 
 def positive_int(text):
@@ -68,6 +96,10 @@ def check_output_paths(parser, args):
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             parser.error(f"{flag} {path}: the folder {folder} does not exist")
+    if args.plots is not None:
+        if os.path.exists(args.plots) and not os.path.isdir(args.plots):
+            parser.error(f"--plots {args.plots}: a file of that name exists; give a folder")
+        os.makedirs(args.plots, exist_ok=True)
 
 
 def load_data(args):
@@ -83,7 +115,7 @@ def load_data(args):
         raise SystemExit(f"--data must be 'mnist' or 'idx:DIR', got {args.data!r}")
     rng = np.random.default_rng(args.seed)
     if args.samples is not None and args.samples < len(x_train):
-        # A random subset, since the bundled sample is sorted by class.
+        # A random subset of the training images (the seed picks which).
         keep = rng.choice(len(x_train), size=args.samples, replace=False)
         x_train, y_train = x_train[keep], y_train[keep]
 
@@ -109,16 +141,25 @@ def train_and_report(net, args):
     print(f"training on {len(x_train)} images{shifted}: {args.epochs} epochs, batch size {args.batch_size}, "
           f"{args.optimizer} lr {args.lr}, {args.loss} loss")
     net.use(args.loss, optimizer=args.optimizer)
+    if args.comm is not None:
+        print(f"data-parallel on {args.comm.size} MPI ranks: global batch {args.batch_size * args.comm.size}")
     started = time.perf_counter()
-    net.fit(x_train, targets, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size)
+    net.fit(x_train, targets, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, comm=args.comm,
+            scale_lr=args.scale_lr)
     seconds = time.perf_counter() - started
     accuracy = net.evaluate(x_test, y_test)
     print(f"test accuracy: {accuracy:.4f} on {len(x_test)} held-out images")
     print(f"wall time: {seconds:.1f}s training ({len(x_train) * args.epochs / seconds:,.0f} samples/s)")
+    if args.comm is not None and args.comm.rank:
+        return accuracy  # the other ranks hold the same weights: rank 0 writes the files
     if args.save:
         print(f"saved the network to {net.save(args.save)}")
     if args.graph:
         write_graph(net, x_test[0], args.graph)
+    if args.plots:
+        from _plots import write_plots
+
+        write_plots(net, args, x_test, y_test)
     return accuracy
 
 

@@ -23,7 +23,7 @@ def fast_layers():
     return [
         ConvolutionalLayer(16, (3, 3), padding=(1, 1)), ActivationLayer("relu"), MaxPoolingLayer(),
         ConvolutionalLayer(32, (3, 3), padding=(1, 1)), ActivationLayer("relu"), MaxPoolingLayer(),
-        FlattenLayer(), FCLayer(128), ActivationLayer("relu"), DropoutLayer(0.3),
+        FlattenLayer(), FCLayer(128), ActivationLayer("relu"), DropoutLayer(rate=0.3),
     ]
 
 

@@ -14,8 +14,8 @@ def tutorial_layers():
 
 def fast_layers():
     return [
-        FCLayer(256), ActivationLayer("relu"), DropoutLayer(0.3),
-        FCLayer(128), ActivationLayer("relu"), DropoutLayer(0.3),
+        FCLayer(256), ActivationLayer("relu"), DropoutLayer(rate=0.3),
+        FCLayer(128), ActivationLayer("relu"), DropoutLayer(rate=0.3),
     ]
 
 

@@ -1,6 +1,7 @@
-"""Shared fixtures: a seeded generator and a factory for float64 leaf tensors in a chosen domain."""
+"""Shared fixtures: a seeded generator, a factory for leaf tensors in a chosen domain, and Tensors of ones."""
 import numpy as np
 import pytest
+from cases import sample
 
 from tinygraph import Tensor, grad_mode
 
@@ -12,18 +13,21 @@ def rng():
 
 @pytest.fixture
 def leaf(rng):
-    """leaf(shape, domain="real"|"positive"|"away_from_zero", dtype=np.float64) -> Tensor requiring grad."""
+    """leaf(shape, domain="real", dtype=np.float64, requires_grad=True) -> Tensor.
+
+    `domain` is one of the op table's: "real", "positive", "away_from_zero", or a sampler (rng, shape) -> ndarray.
+    """
 
     def make(shape, domain="real", dtype=np.float64, requires_grad=True):
-        data = rng.standard_normal(shape)
-        if domain == "positive":
-            data = rng.uniform(0.5, 2.0, shape)
-        elif domain == "away_from_zero":
-            # Kinks (relu) and poles (1/x) sit at 0; a central difference must not straddle them.
-            data = rng.uniform(0.3, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
-        return Tensor(np.asarray(data, dtype=dtype), requires_grad=requires_grad)
+        return Tensor(np.asarray(sample(rng, shape, domain), dtype=dtype), requires_grad=requires_grad)
 
     return make
+
+
+@pytest.fixture
+def ones():
+    """ones(*shape) -> a float64 Tensor of ones requiring grad, the usual input of an error test."""
+    return lambda *shape: Tensor(np.ones(shape), requires_grad=True)
 
 
 @pytest.fixture(autouse=True)

@@ -17,18 +17,19 @@ def _pair(v):
     return (v, v) if np.ndim(v) == 0 else tuple(v)
 
 
-def loop_correlate(x, w, b, stride, padding):
+def loop_correlate(x, w, b, stride, padding, dilation=1):
     """The definition, one output element at a time."""
     sh, sw = _pair(stride)
     ph, pw = _pair(padding)
+    dh, dw = _pair(dilation)
     xp = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
     f, kh, kw, _ = w.shape
-    ho, wo = (xp.shape[1] - kh) // sh + 1, (xp.shape[2] - kw) // sw + 1
+    ho, wo = (xp.shape[1] - dh * (kh - 1) - 1) // sh + 1, (xp.shape[2] - dw * (kw - 1) - 1) // sw + 1
     out = np.zeros((x.shape[0], ho, wo, f))
     for n in range(x.shape[0]):
         for i in range(ho):
             for j in range(wo):
-                patch = xp[n, i * sh : i * sh + kh, j * sw : j * sw + kw]
+                patch = xp[n, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw]
                 for k in range(f):
                     out[n, i, j, k] = np.sum(patch * w[k]) + (0 if b is None else b[k])
     return out
@@ -202,6 +203,11 @@ def test_errors_name_the_op_and_shapes(args, kwargs, message):
         tg.correlate(*args, **kwargs)
 
 
+def test_at_least_one_filter():
+    with pytest.raises(ValueError, match="at least one filter"):
+        tg.correlate(np.ones((1, 4, 4, 1)), np.ones((0, 3, 3, 1)))
+
+
 def test_convolve_errors_name_convolve():
     with pytest.raises(ValueError, match=r"convolve: x has 3 channels but w expects 2"):
         tg.convolve(X, np.zeros((4, 3, 3, 2)))
@@ -223,3 +229,4 @@ def test_inference_and_blocked_paths_agree_with_the_training_path(monkeypatch, b
     trained = tg.correlate(x, w, b, stride=(2, 1), padding=(1, 1))
     np.testing.assert_allclose(inferred, trained.data, rtol=1e-13)
     assert gradcheck(lambda x, w: tg.correlate(x, w, b, stride=(2, 1), padding=(1, 1)), x, w)
+

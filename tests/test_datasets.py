@@ -2,6 +2,8 @@
 import gzip
 import hashlib
 import sys
+import threading
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -25,8 +27,10 @@ def offline(monkeypatch, tmp_path):
     def refuse(url, *args, **kwargs):
         attempts.append(url)
         downloader = kwargs.get("downloader")
-        # Offline, a real attempt must give up within a few seconds: the downloader's timeout bounds it.
-        assert downloader is not None and 0 < downloader.kwargs["timeout"] <= 5
+        # Offline, a real attempt must give up within a few seconds: the downloader's timeout bounds each wait, and
+        # its minimum rate and deadline the whole download.
+        assert isinstance(downloader, datasets.BoundedDownloader) and 0 < downloader.timeout <= 5
+        assert downloader.min_rate > 0 and downloader.grace <= 30 and downloader.deadline <= 600
         raise ConnectionError(f"network blocked by the test: {url}")  # requests' ConnectionError is an OSError too
 
     monkeypatch.setitem(sys.modules, "keras", None)  # makes `import keras` raise ImportError
@@ -68,11 +72,29 @@ def test_sample_holds_real_ink(sample):
         assert np.all(images[:, 0, :] == 0)  # MNIST digits are centred with an empty border row
 
 
-def test_sample_is_balanced_and_sorted_by_class(sample):
+def test_sample_is_balanced_and_in_a_random_order(sample):
     (_, y_train), (_, y_test) = sample
     assert np.bincount(y_train, minlength=10).tolist() == [400] * 10
     assert np.bincount(y_test, minlength=10).tolist() == [100] * 10
-    assert np.all(np.diff(y_train.astype(int)) >= 0) and np.all(np.diff(y_test.astype(int)) >= 0)
+    # Any slice is a fair sample, as in the real MNIST files: the tutorial's x_train[0:1000] holds every digit.
+    for labels, first in ((y_train, 1000), (y_test, 100)):
+        counts = np.bincount(labels[:first], minlength=10)
+        assert counts.min() >= first // 20 and counts.max() <= first // 5
+        assert (np.diff(labels.astype(int)) != 0).mean() > 0.8  # not grouped by class
+
+
+def test_sample_builder_stores_a_fixed_random_order():
+    """tools/build_mnist_sample.py shuffles each class-sorted split with a fixed permutation: the bundled file."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "tools" / "build_mnist_sample.py"
+    spec = importlib.util.spec_from_file_location("build_mnist_sample", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    order = tool.shuffled(np.arange(4000))
+    assert sorted(order.tolist()) == list(range(4000)) and not np.array_equal(order, np.arange(4000))
+    assert np.array_equal(order, tool.shuffled(np.arange(4000)))
 
 
 def test_sample_train_and_test_share_no_image(sample):
@@ -167,16 +189,85 @@ def test_download_uses_a_cached_file_whose_hash_matches_without_network(monkeypa
     def refuse(self, *args, **kwargs):
         raise AssertionError("a valid cached file must not be downloaded again")
 
-    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", refuse)
+    monkeypatch.setattr(datasets.BoundedDownloader, "__call__", refuse)
     (x_train, y_train), (x_test, _) = load_mnist(source="download", cache_dir=tmp_path)
     np.testing.assert_array_equal(x_train, fake_mnist()[0][0])
     assert (len(x_train), len(x_test)) == (6, 4)
     assert "mnist.npz from" in capsys.readouterr().out
 
 
-def test_published_hash_is_the_one_keras_checks():
-    assert datasets.MNIST_SHA256 == "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
-    assert datasets.MNIST_URL == "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+def test_download_asks_for_the_file_and_hash_keras_publishes(offline, monkeypatch, tmp_path):
+    requests = []
+
+    def record(url, known_hash=None, **kwargs):
+        requests.append((url, known_hash, kwargs.get("fname")))
+        raise ConnectionError("network blocked by the test")
+
+    monkeypatch.setattr(pooch, "retrieve", record)
+    with pytest.raises(MnistUnavailableError):
+        load_mnist(source="download", cache_dir=tmp_path)
+    # The URL and sha256 that keras.datasets.mnist uses: a download with any other hash is refused by pooch.
+    assert requests == [("https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+                         "sha256:731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1", "mnist.npz")]
+
+
+@pytest.fixture
+def trickling_server(monkeypatch):
+    """A local HTTP server sending MNIST's headers, then a byte every 50 ms, or (with "slow headers" in the path)
+    its headers a byte at a time; MNIST_URL points at it. No read ever waits long enough to time out."""
+    import http.server
+
+    stop = threading.Event()
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: 11490434\r\n\r\n"
+            pieces = [head[i:i + 1] for i in range(len(head))] if "slow" in self.path else [head]
+            try:
+                while not stop.is_set():
+                    self.wfile.write(pieces.pop(0) if pieces else b"\x00")
+                    self.wfile.flush()
+                    stop.wait(0.05)
+            except OSError:  # the client gave up
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setitem(sys.modules, "keras", None)
+    monkeypatch.delenv(datasets.SOURCE_ENV, raising=False)
+    monkeypatch.setattr(datasets, "DOWNLOAD_GRACE", 0.5)
+    yield f"http://127.0.0.1:{server.server_address[1]}/mnist.npz"
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("path", ["mnist.npz", "slow-headers/mnist.npz"])
+def test_a_trickling_download_gives_up_and_falls_back_with_one_line(trickling_server, monkeypatch, tmp_path, capsys,
+                                                                     path):
+    """Item 12: a server trickling bytes never trips the per-read timeout; the minimum rate stops it."""
+    monkeypatch.setattr(datasets, "MNIST_URL", trickling_server.replace("mnist.npz", path))
+    started = time.monotonic()
+    with pytest.raises(MnistUnavailableError, match=r"download failed \(too slow: 0.00 MB in \d s, below 50 kB/s\)"):
+        load_mnist(source="download", cache_dir=tmp_path, verbose=False)
+    (x_train, _), _ = load_mnist(cache_dir=tmp_path)
+    assert len(x_train) == 4000 and time.monotonic() - started < 10
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "bundled sample" in out and "download failed (too slow" in out
+    assert not list(tmp_path.iterdir()) or all(p.stat().st_size < 1000 for p in tmp_path.iterdir())
+
+
+def test_a_download_past_its_deadline_gives_up(trickling_server, monkeypatch, tmp_path):
+    monkeypatch.setattr(datasets, "MNIST_URL", trickling_server)
+    monkeypatch.setattr(datasets, "DOWNLOAD_MIN_RATE", 0)
+    monkeypatch.setattr(datasets, "DOWNLOAD_DEADLINE", 1.5)
+    with pytest.raises(MnistUnavailableError, match=r"download failed \(not finished within 2 s\)"):
+        load_mnist(source="download", cache_dir=tmp_path, verbose=False)
 
 
 def test_import_does_not_pull_in_keras_or_mlxtend():
@@ -320,6 +411,46 @@ def test_load_idx_missing_file_and_directory(tmp_path):
         load_idx(tmp_path)
     with pytest.raises(FileNotFoundError, match="not a directory"):
         load_idx(tmp_path / "nowhere")
+
+
+def test_read_idx_stops_a_gzip_bomb_at_the_declared_size(tmp_path):
+    """Item 6: a header declaring 10 bytes, then 30 MB of zeros deflated to about 30 KB; never inflated."""
+    import tracemalloc
+
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    with gzip.open(path, "wb") as stream:
+        stream.write(idx_bytes(np.zeros(10, np.uint8)))
+        for _ in range(30):
+            stream.write(bytes(1_000_000))
+    assert path.stat().st_size < 100_000
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match=r"longer than its header says: shape \(10,\) of uint8 needs 10") as raised:
+        read_idx(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert str(path) in str(raised.value) and peak < 2_000_000 and time.perf_counter() - started < 1
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_read_idx_never_allocates_what_a_header_only_claims(tmp_path, gzipped):
+    """A header declaring 2**96 bytes over 10 bytes of data is truncated, found without reserving the 2**96."""
+    raw = bytes([0, 0, 0x08, 3]) + np.array([2**32 - 1] * 3, ">u4").tobytes() + bytes(10)
+    path = tmp_path / ("huge.gz" if gzipped else "huge")
+    path.write_bytes(gzip.compress(raw) if gzipped else raw)
+    with pytest.raises(ValueError, match="is truncated: shape .* needs 79228162458924105385300197375 bytes of data, "
+                                         "found 10") as raised:
+        read_idx(path)
+    assert str(path) in str(raised.value)
+
+
+def test_read_idx_names_the_file_whose_header_declares_255_dimensions(tmp_path):
+    """Item 13: NumPy's own "maximum supported dimension" error named no file."""
+    path = tmp_path / "deep-idx255-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 255]) + np.ones(255, ">u4").tobytes() + b"\x07")
+    with pytest.raises(ValueError, match="declares 255 dimensions") as raised:
+        read_idx(path)
+    assert str(path) in str(raised.value)
 
 
 # --- one_hot ------------------------------------------------------------------------------------------------------

@@ -130,6 +130,11 @@ def test_backward_of_non_scalar_without_gradient_names_the_shape():
         (x * 2.0).backward()
 
 
+def test_backward_from_a_non_scalar_without_gradient_says_single_element():
+    with pytest.raises(ValueError, match=r"backward: .*single-element.*\(2, 3\)"):
+        (Tensor(np.ones((2, 3)), requires_grad=True) * 2.0).backward()
+
+
 @pytest.mark.parametrize("bad_shape", [(3, 2), (6,), (2, 3, 1), ()], ids=str)
 def test_backward_with_a_gradient_of_the_wrong_shape(bad_shape):
     x = Tensor(np.ones((2, 3)), requires_grad=True)

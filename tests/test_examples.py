@@ -51,7 +51,7 @@ def test_bad_flags_stop_before_training(flags, message, tmp_path):
 def test_readme_test_command_is_what_ci_runs():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    command = 'python -m pip install -e ".[dev]" && python -m pytest -q'
+    command = 'python -m pip install -e ".[dev,mpi]" && python -m pytest -q'
     assert command in readme and command in ci
 
 

@@ -25,7 +25,7 @@ def batch(*shape, seed=0):
         (MaxPoolingLayer((2, 2), stride=2), (2, 14, 14, 5), (2, 7, 7, 5)),
         (AveragePoolingLayer((3, 3), stride=1), (1, 5, 5, 2), (1, 3, 3, 2)),
         (FlattenLayer(), (2, 7, 7, 5), (2, 245)),
-        (DropoutLayer(0.5), (3, 4), (3, 4)),
+        (DropoutLayer(rate=0.5), (3, 4), (3, 4)),
     ],
     ids=lambda v: type(v).__name__ if hasattr(v, "forward") else str(v),
 )
@@ -78,7 +78,7 @@ def test_network_seed_makes_runs_identical():
 
 
 def test_dropout_is_inverted_and_only_in_training():
-    layer = DropoutLayer(0.25, seed=0)
+    layer = DropoutLayer(rate=0.25, seed=0)
     x = np.ones((200, 50), dtype=np.float32)
     assert np.array_equal(layer(x).data, x)
     out = layer(x, training=True).data
@@ -112,7 +112,7 @@ def test_custom_activation_function():
         (lambda: ConvolutionalLayer(2, (3, 0)), ValueError, "ConvolutionalLayer: filter_shape"),
         (lambda: ConvolutionalLayer(2, 3, stride=0), ValueError, "ConvolutionalLayer: stride"),
         (lambda: MaxPoolingLayer((0, 2)), ValueError, "MaxPoolingLayer: pool_shape"),
-        (lambda: DropoutLayer(1.0), ValueError, "DropoutLayer: rate must be in"),
+        (lambda: DropoutLayer(rate=1.0), ValueError, "DropoutLayer: rate must be in"),
     ],
 )
 def test_bad_hyper_parameters(make, error, message):
@@ -131,7 +131,7 @@ def test_numpy_scalars_are_accepted_and_saved_as_plain_numbers(tmp_path):
     net = (
         tg.Network(seed=0)
         .add(ConvolutionalLayer(np.int64(2), 3, padding=np.int64(1)))
-        .add(FlattenLayer()).add(DropoutLayer(np.float32(0.25))).add(FCLayer(np.int64(3)))
+        .add(FlattenLayer()).add(DropoutLayer(rate=np.float32(0.25))).add(FCLayer(np.int64(3)))
     )
     net.predict(batch(1, 5, 5, 1))
     assert net.layers[0].padding == (1, 1) and type(net.layers[-1].output_size) is int

@@ -88,7 +88,7 @@ def test_predict_leaves_no_graph_and_returns_an_array():
     out = net.predict(x, batch_size=2)
     assert isinstance(out, np.ndarray) and out.shape == (5, 4)
     assert all(p.grad is None for p in net.parameters())
-    assert not net.forward(x[:1]).requires_grad or tg.is_grad_enabled()
+    assert net.forward(x[:1]).requires_grad  # outside no_grad, a forward records the graph for training
     with tg.no_grad():
         assert net.forward(x[:1])._ctx is None
 
@@ -109,78 +109,6 @@ def test_summary(capsys):
     out = capsys.readouterr().out
     assert "ConvolutionalLayer_1" in out and "(None, 4, 4, 3)" in out and "(None, 4)" in out
     assert "30" in out  # 3 filters of 3x3x1 plus 3 biases
-
-
-def test_save_and_load_round_trip(tmp_path):
-    x, y = digits(8)
-    net = small_cnn().use("cross_entropy").fit(x, y, epochs=1, learning_rate=0.1, batch_size=4, verbose=0)
-    path = tmp_path / "model.npz"
-    net.save(path)
-    loaded = tg.Network.load(path)
-    assert np.array_equal(loaded.predict(x), net.predict(x))
-    assert [type(a) for a in loaded.layers] == [type(b) for b in net.layers]
-    assert loaded.loss_name == "cross_entropy"
-
-
-def test_an_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
-    x, _ = digits(2)
-    net = small_cnn()
-    net.predict(x)
-    path = tmp_path / "model.npz"
-    net.save(path)
-    before = path.read_bytes()
-
-    def broken_savez(file, **arrays):
-        file.write(b"partial")
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(np, "savez", broken_savez)
-    with pytest.raises(KeyboardInterrupt):
-        net.save(path)
-    assert path.read_bytes() == before
-    assert os.listdir(tmp_path) == ["model.npz"]
-
-
-def test_load_refuses_corrupt_and_foreign_files(tmp_path):
-    garbage = tmp_path / "garbage.npz"
-    garbage.write_bytes(b"not a zip file at all")
-    with pytest.raises(ValueError, match="Network.load: .*garbage.npz is not a tinygraph network file"):
-        tg.Network.load(garbage)
-    foreign = tmp_path / "foreign.npz"
-    np.savez(foreign, weights=np.ones(3))
-    with pytest.raises(ValueError, match="foreign.npz is not a tinygraph network file"):
-        tg.Network.load(foreign)
-    pickled = tmp_path / "pickled.npz"
-    np.savez(pickled, architecture=np.array([{"format": "x"}], dtype=object))
-    with pytest.raises(ValueError, match="not a tinygraph network file"):
-        tg.Network.load(pickled)
-
-
-def saved_arrays(net, x, path):
-    """Build `net` on `x`, save it to `path`, and return the file's arrays for a test to tamper with."""
-    net.predict(x)
-    net.save(path)
-    with np.load(path) as archive:
-        return dict(archive)
-
-
-def test_load_checks_weight_shapes(tmp_path):
-    path = tmp_path / "model.npz"
-    arrays = saved_arrays(small_cnn(), digits(2)[0], path)
-    arrays["param_0"] = np.zeros((2, 2), dtype=np.float32)
-    np.savez(path, **arrays)
-    with pytest.raises(ValueError, match=r"ConvolutionalLayer_1.filters should be a float array of shape \(3, 3, 3, 1\)"):
-        tg.Network.load(path)
-
-
-def test_save_refuses_an_unbuilt_network_and_custom_activations(tmp_path):
-    with pytest.raises(ValueError, match="nothing to save"):
-        small_cnn().save(tmp_path / "m.npz")
-    net = tg.Network().add(FCLayer(2)).add(ActivationLayer(lambda t: t))
-    net.predict(np.ones((1, 3)))
-    with pytest.raises(ValueError, match="custom activation function cannot be saved"):
-        net.save(tmp_path / "m.npz")
-    assert not (tmp_path / "m.npz").exists() and os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize(
@@ -300,7 +228,7 @@ def test_drawing_does_not_change_what_training_does_next():
     x, y = three_classes(16)
 
     def trained(draw):
-        net = tg.Network(seed=0).add(FCLayer(8)).add(DropoutLayer(0.5)).add(FCLayer(3)).use("cross_entropy")
+        net = tg.Network(seed=0).add(FCLayer(8)).add(DropoutLayer(rate=0.5)).add(FCLayer(3)).use("cross_entropy")
         net.fit(x, y, 1, 0.1, batch_size=4, verbose=0)
         if draw:
             net.draw_graph(x[0])
@@ -308,37 +236,3 @@ def test_drawing_does_not_change_what_training_does_next():
         return [p.data for p in net.parameters()]
 
     assert all(np.array_equal(a, b) for a, b in zip(trained(False), trained(True)))
-
-
-def test_saved_file_gets_the_usual_mode_and_a_missing_folder_is_named(tmp_path):
-    x, _ = three_classes()
-    net = mlp3()
-    net.predict(x)
-    path = net.save(tmp_path / "m.npz")
-    umask = os.umask(0)
-    os.umask(umask)
-    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
-    with pytest.raises(FileNotFoundError, match="Network.save: the folder .*nowhere does not exist"):
-        net.save(tmp_path / "nowhere" / "m.npz")
-
-
-def test_load_refuses_malformed_architecture_records(tmp_path):
-    import json
-
-    path = tmp_path / "m.npz"
-    arrays = saved_arrays(mlp3(), three_classes()[0], path)
-    record = json.loads(str(arrays["architecture"]))
-    for field, value, message in [
-        ("layers", ["FCLayer"], "layer list is malformed"),
-        ("layers", 5, "layer list is malformed"),
-        ("input_shape", [100000, 100000, 100], "input shape"),
-        ("input_shape", "4", "input shape"),
-    ]:
-        edited = dict(record, **{field: value})
-        np.savez(path, **dict(arrays, architecture=np.array(json.dumps(edited))))
-        with pytest.raises(ValueError, match=message):
-            tg.Network.load(path)
-    single = tmp_path / "single.npy"
-    np.save(single, np.ones(3))
-    with pytest.raises(ValueError, match="single.npy is not a tinygraph network file"):
-        tg.Network.load(single)

@@ -5,7 +5,7 @@ import pytest
 import tinygraph as tg
 from tinygraph.ops import conv_reference, kernels
 
-# (N, H, W, C, pool, stride): tiling, floor margins, overlapping, gapped, tuples, stride None.
+# (N, H, W, C, pool, stride[, padding]): tiling, floor margins, overlapping, gapped, tuples, stride None, padding.
 CASES = [
     (2, 4, 4, 3, 2, 2),
     (1, 7, 5, 2, 2, 2),
@@ -16,6 +16,12 @@ CASES = [
     (3, 6, 6, 2, 3, None),
     (1, 5, 5, 3, 3, 1),
     (2, 4, 5, 2, 1, 1),
+    (2, 7, 6, 3, 3, 2, 1),
+    (1, 5, 5, 1, (2, 3), (1, 2), (1, 1)),
+    (2, 6, 7, 2, 2, None, 1),
+    (1, 4, 5, 1, 3, 3, (1, 0)),
+    (1, 6, 5, 2, (3, 2), (2, 3), (0, 1)),
+    (3, 3, 3, 1, 3, 1, 1),
 ]
 
 
@@ -23,7 +29,10 @@ def _pair(v):
     return (v, v) if np.ndim(v) == 0 else tuple(v)
 
 
-def loop_pool(x, pool, stride, reduce):
+def loop_pool(x, pool, stride, reduce, padding=0):
+    """The definition, one output pixel at a time; max pads with -inf, mean with zeros that count."""
+    qh, qw = _pair(padding)
+    x = np.pad(x, ((0, 0), (qh, qh), (qw, qw), (0, 0)), constant_values=-np.inf if reduce is np.max else 0)
     ph, pw = _pair(pool)
     sh, sw = _pair(pool if stride is None else stride)
     ho, wo = (x.shape[1] - ph) // sh + 1, (x.shape[2] - pw) // sw + 1
@@ -43,10 +52,14 @@ def _input(case, seed=0):
 @pytest.mark.parametrize("op, reduce", [(tg.maxpool, np.max), (tg.avgpool, np.mean)], ids=["max", "avg"])
 def test_forward_and_gradcheck(case, op, reduce):
     x = _input(case)
-    pool, stride = case[4], case[5]
-    np.testing.assert_allclose(op(x, pool, stride).data, loop_pool(x, pool, stride, reduce), rtol=1e-12)
+    pool, stride, padding = (*case[4:], 0)[:3]
+    expected = loop_pool(x, pool, stride, reduce, padding)
+    np.testing.assert_allclose(op(x, pool, stride, padding).data, expected, rtol=1e-12)
     tx = tg.Tensor(x, requires_grad=True)
-    assert tg.gradcheck(lambda x: op(x, pool, stride), tx)
+    assert tg.gradcheck(lambda x: op(x, pool, stride, padding), tx)
+    single = tg.Tensor(x[0], requires_grad=True)
+    np.testing.assert_allclose(op(single, pool, stride, padding).data, expected[0], rtol=1e-12)
+    assert tg.gradcheck(lambda x: op(x, pool, stride, padding), single)
 
 
 @pytest.mark.parametrize("op", [tg.maxpool, tg.avgpool])

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, as_tensor
 
 PADDING_FORMS = 'an int, (rows, cols), "valid" or "same"'
 
@@ -57,17 +57,24 @@ def axes(where, axis, shape):
         return tuple(range(ndim))
     if type(axis) is int and -ndim <= axis < ndim:  # the common case, without the generic checks
         return (axis % ndim,)
+    return tuple(sorted(ordered_axes(where, axis, shape)))
+
+
+def ordered_axes(where, axis, shape, ndim=None):
+    """`axis` (an int or a sequence of ints, negatives allowed) as a tuple of distinct non-negative axes in the order
+    given, out of `ndim` axes: the input's by default (expand_dims counts the result's)."""
+    counted = len(shape) if ndim is None else ndim
     parts = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     for ax in parts:
         if not is_int(ax):
             raise TypeError(f"{where}: axis must be an int or a tuple of ints, got {axis!r} (input shape {shape})")
-        if not -ndim <= ax < ndim:
-            raise ValueError(f"{where}: axis {ax} is out of range for a tensor with {ndim} axes "
-                             f"(input shape {shape})")
-    out = [int(ax) % ndim for ax in parts]
+        if not -counted <= ax < counted:
+            raise ValueError(f"{where}: axis {ax} is out of range for {'a tensor' if ndim is None else 'a result'} "
+                             f"with {counted} axes (input shape {shape})")
+    out = tuple(int(ax) % counted for ax in parts)
     if len(set(out)) != len(out):
         raise ValueError(f"{where}: axis {axis!r} repeats an axis (input shape {shape})")
-    return tuple(sorted(out))
+    return out
 
 
 def one_axis(where, axis, shape):
@@ -75,6 +82,15 @@ def one_axis(where, axis, shape):
     if axis is None or np.ndim(axis) != 0:
         raise TypeError(f"{where}: axis must be one int, got {axis!r}")
     return axes(where, axis, shape)[0]
+
+
+def finite_number(where, what, value):
+    """A finite real number (Python or NumPy, not a bool) as a Python float, so that it keeps float32 float32."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {what} must be a number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{where}: {what} must be finite, got {value!r}")
+    return float(value)
 
 
 def broadcast_shape(where, *shapes, inputs=None):
@@ -106,3 +122,33 @@ def float_inputs(where, x):
     if not np.isfinite(x).all():
         raise ValueError(f"{where}: the inputs of shape {x.shape} contain NaN or infinite values")
     return x
+
+
+# ----- dtype rules (README "Semantics"): NumPy's, except where a float32 model would silently become float64 -----
+
+def promote(a, b):
+    """a and b as Tensors of the dtypes an op on them computes in: a number or array takes the float dtype of the
+    Tensor beside it, and an integer or bool operand takes the float operand's dtype (NumPy would widen int64 with
+    float32 to float64; PyTorch keeps float32). Two Tensors of one kind follow NumPy (float32 with float64 gives
+    float64)."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor) and a.data.dtype is b.data.dtype:
+            return a, b
+        b = as_tensor(b, a)
+    elif isinstance(b, Tensor):
+        a = as_tensor(a, b)
+    else:
+        a, b = as_tensor(a), as_tensor(b)
+    float_a, float_b = a.data.dtype.kind == "f", b.data.dtype.kind == "f"
+    if float_a and not float_b:
+        b = Tensor._wrap(b.data.astype(a.data.dtype), False, None)
+    elif float_b and not float_a:
+        a = Tensor._wrap(a.data.astype(b.data.dtype), False, None)
+    return a, b
+
+
+def floating(x):
+    """x as a float Tensor: integer and bool data become float32 (the default float), for ops whose result is a
+    float whatever the input (true division, fractional powers, losses)."""
+    x = as_tensor(x)
+    return x if x.data.dtype.kind == "f" else Tensor._wrap(x.data.astype(np.float32), False, None)

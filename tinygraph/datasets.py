@@ -8,6 +8,8 @@ variable ``TINYGRAPH_MNIST_SOURCE=sample`` to make tests and CI use the sample w
 import gzip
 import math
 import os
+import threading
+import time
 import zipfile
 import zlib
 from importlib import resources
@@ -22,10 +24,16 @@ MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1
 SOURCE_ENV = "TINYGRAPH_MNIST_SOURCE"
 SOURCES = ("keras", "download", "sample")
 DOWNLOAD_TIMEOUT = 3  # seconds to connect or wait for data: offline machines give up fast
+# The whole download is bounded too, since a server trickling a byte at a time never trips the timeout above:
+DOWNLOAD_MIN_RATE = 50_000  # bytes/s on average once DOWNLOAD_GRACE seconds have passed (MNIST's 11 MB: < 4 min)
+DOWNLOAD_GRACE = 10
+DOWNLOAD_DEADLINE = 300  # seconds, however fast
 SAMPLE_FILE = "mnist_sample.npz"
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 IMAGE_SHAPE = (28, 28)
 
+IDX_MAX_DIMS = 32  # the axes NumPy 1.x allows (2.x: 64); real IDX files have 1 to 4
+IDX_CHUNK = 1 << 20
 IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 IDX_SPLITS = (("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
               ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
@@ -112,15 +120,71 @@ def _from_download(cache_dir, verbose):
         logger.setLevel("WARNING")  # pooch announces each download at INFO
     try:
         path = pooch.retrieve(MNIST_URL, known_hash=f"sha256:{MNIST_SHA256}", fname="mnist.npz", path=directory,
-                              downloader=pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT, progressbar=verbose))
+                              downloader=BoundedDownloader(progressbar=verbose))
     except (OSError, ValueError) as error:  # requests' network errors are OSErrors; a checksum mismatch is a ValueError
+        why = str(error) if isinstance(error, DownloadTooSlow) else type(error).__name__
         raise MnistUnavailableError(
-            "download", f"download failed ({type(error).__name__})",
+            "download", f"download failed ({why})",
             f"Check the network, or save {MNIST_URL} as {directory / 'mnist.npz'} (sha256 {MNIST_SHA256}), "
             f"or use source='sample'. Cause: {error}") from error
     finally:
         logger.setLevel(level)
     return _read_npz(path), f"mnist.npz from {path}"
+
+
+class DownloadTooSlow(TimeoutError):
+    """A download that missed DOWNLOAD_MIN_RATE or DOWNLOAD_DEADLINE; its message says by how much."""
+
+
+class BoundedDownloader:
+    """A pooch downloader whose whole download is bounded, not only each wait: connecting and each read within
+    `timeout` seconds, an average of `min_rate` bytes/s after `grace` seconds, and `deadline` seconds in all.
+
+    The transfer runs in a daemon thread that this one watches; a transfer given up on stops at its next chunk.
+    """
+
+    def __init__(self, progressbar=False, timeout=None, min_rate=None, grace=None, deadline=None):
+        self.progressbar = progressbar
+        self.timeout = DOWNLOAD_TIMEOUT if timeout is None else timeout
+        self.min_rate = DOWNLOAD_MIN_RATE if min_rate is None else min_rate
+        self.grace = DOWNLOAD_GRACE if grace is None else grace
+        self.deadline = DOWNLOAD_DEADLINE if deadline is None else deadline
+
+    def __call__(self, url, output_file, pooch_object=None, check_only=False):
+        state = {"received": 0, "error": None, "cancelled": False}
+        worker = threading.Thread(target=self._transfer, args=(url, output_file, state), daemon=True)
+        started = time.monotonic()
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.1)
+            elapsed = time.monotonic() - started
+            slow = elapsed > self.grace and state["received"] < self.min_rate * elapsed
+            if worker.is_alive() and (slow or elapsed > self.deadline):
+                state["cancelled"] = True
+                raise DownloadTooSlow(f"too slow: {state['received'] / 1e6:.2f} MB in {elapsed:.0f} s, below "
+                                      f"{self.min_rate / 1e3:.0f} kB/s" if slow else
+                                      f"not finished within {self.deadline:.0f} s")
+        if state["error"] is not None:
+            raise state["error"]
+
+    def _transfer(self, url, output_file, state):
+        import requests
+        from tqdm.auto import tqdm
+
+        try:
+            with requests.get(url, stream=True, timeout=self.timeout) as response:
+                response.raise_for_status()
+                total = int(response.headers.get("content-length", 0)) or None
+                with open(output_file, "wb") as file, tqdm(total=total, unit="B", unit_scale=True, leave=False,
+                                                           disable=not self.progressbar) as bar:
+                    for chunk in response.iter_content(chunk_size=1 << 16):
+                        if state["cancelled"]:
+                            return
+                        file.write(chunk)
+                        state["received"] += len(chunk)
+                        bar.update(len(chunk))
+        except Exception as error:  # handed to the watching thread, which raises it
+            state["error"] = error
 
 
 def _from_sample(cache_dir, verbose):
@@ -217,36 +281,63 @@ def _idx_file(directory, name):
 
 
 def read_idx(path):
-    """One IDX file (plain or gzipped) as an ndarray of the shape and dtype its header gives, in native byte order."""
+    """One IDX file (plain or gzipped) as an ndarray of the shape and dtype its header gives, in native byte order.
+
+    The file is streamed and read no further than its header declares: a .gz that inflates to more is refused
+    without inflating the rest.
+    """
     path = Path(path)
-    raw = _file_bytes(path)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
-        raise ValueError(f"read_idx: {path} is not an IDX file (magic bytes {raw[:4].hex() or 'missing'})")
-    ndim, dtype = raw[3], np.dtype(IDX_DTYPES[raw[2]])
-    header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
-        raise ValueError(f"read_idx: {path} is truncated inside its header ({len(raw)} of {header_size} bytes)")
-    shape = tuple(int(size) for size in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    count = math.prod(int(n) for n in shape)  # Python ints: a crafted header cannot overflow the product
-    expected, found = count * dtype.itemsize, len(raw) - header_size
-    if found != expected:
-        problem = "truncated" if found < expected else "longer than its header says"
-        raise ValueError(f"read_idx: {path} is {problem}: shape {shape} of {dtype.name} needs {expected} bytes of "
-                         f"data, found {found}")
-    # np.array copies: the result is writable and native-endian, like Keras's arrays
-    return np.array(np.frombuffer(raw, dtype, count=count, offset=header_size).reshape(shape),
-                    dtype=dtype.newbyteorder("="))
-
-
-def _file_bytes(path):
-    """The content of `path`, gunzipped when its name ends in .gz."""
     if path.suffix != ".gz":
-        return path.read_bytes()
+        with open(path, "rb") as stream:
+            return _idx_array(path, stream, os.fstat(stream.fileno()).st_size)
     try:
         with gzip.open(path, "rb") as stream:
-            return stream.read()
-    except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError; a cut stream raises EOFError
+            return _idx_array(path, stream, None)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:  # a cut stream raises EOFError
         raise ValueError(f"read_idx: {path} is not a readable gzip file: {error}") from error
+
+
+def _idx_array(path, stream, file_size):
+    """The array of an IDX stream, checking its header and size (against `file_size` too, when known)."""
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_DTYPES:
+        raise ValueError(f"read_idx: {path} is not an IDX file (magic bytes {magic.hex() or 'missing'})")
+    ndim, dtype = magic[3], np.dtype(IDX_DTYPES[magic[2]])
+    if ndim > IDX_MAX_DIMS:
+        raise ValueError(f"read_idx: {path} declares {ndim} dimensions; IDX files of images and labels have 1 to 4, "
+                         f"read_idx reads at most {IDX_MAX_DIMS}")
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise ValueError(f"read_idx: {path} is truncated inside its header ({4 + len(sizes)} of {4 + 4 * ndim} "
+                         f"bytes)")
+    shape = tuple(int(size) for size in np.frombuffer(sizes, ">u4"))
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: a crafted header cannot overflow the product
+    if file_size is not None and file_size - 4 - 4 * ndim != expected:
+        _size_error(path, shape, dtype, expected, file_size - 4 - 4 * ndim)
+    data = _read_at_most(stream, expected)
+    if len(data) < expected or stream.read(1):
+        _size_error(path, shape, dtype, expected, len(data) if len(data) < expected else None)
+    array = np.frombuffer(data, dtype).reshape(shape)  # over a bytearray: writable, no copy
+    return array if dtype.isnative else array.astype(dtype.newbyteorder("="))  # native-endian, like Keras's arrays
+
+
+def _size_error(path, shape, dtype, expected, found):
+    """The error for data of `found` bytes (None: more than expected, still coming) after the header."""
+    problem = "truncated" if found is not None and found < expected else "longer than its header says"
+    found = "more" if found is None else found
+    raise ValueError(f"read_idx: {path} is {problem}: shape {shape} of {dtype.name} needs {expected} bytes of data, "
+                     f"found {found}")
+
+
+def _read_at_most(stream, size):
+    """Up to `size` bytes of `stream`, in chunks: memory follows the bytes that exist, not a header's claim."""
+    data = bytearray()
+    while len(data) < size:
+        chunk = stream.read(min(size - len(data), IDX_CHUNK))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 # --- labels -------------------------------------------------------------------------------------------------------

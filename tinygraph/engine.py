@@ -6,6 +6,8 @@ import contextlib
 
 import numpy as np
 
+from . import anomaly as _anomaly
+from . import grad_mode
 from . import tensor as _tensor
 from .grad_mode import enable_grad
 from .ops.function import unbroadcast
@@ -89,6 +91,7 @@ def _propagate(roots, root_grads, retain_graph, create_graph, captured=None):
     for root, g in zip(roots, root_grads):
         pending[id(root)] = g if id(root) not in pending else pending[id(root)] + g
     stored = set()
+    checking = grad_mode.state.anomaly  # read once per backward: an op then costs one test of a local
     for node in reversed(_order(roots)):
         g = pending.pop(id(node), None)
         ctx = node._ctx
@@ -113,6 +116,8 @@ def _propagate(roots, root_grads, retain_graph, create_graph, captured=None):
             input_grads = ctx.function.backward(ctx, g)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
+        if checking:
+            _anomaly.check_backward(ctx, node, g, input_grads)
         for parent, needs, pg in zip(ctx.parents, ctx.needs_input_grad, input_grads):
             if pg is None or not needs:
                 continue

@@ -1,38 +1,42 @@
-"""Whether ops record a graph: `no_grad()` turns recording off, as a context manager or a decorator.
+"""Whether ops record a graph: `no_grad()` turns recording off, as a context manager or a decorator; whether
+they check for NaN and inf: `detect_anomaly()` turns checking on.
 
-The switch is per thread, as in PyTorch: `no_grad()` in one thread (a `predict` beside a training loop) never stops
-another thread from recording.
+The switches are per thread, as in PyTorch: `no_grad()` in one thread (a `predict` beside a training loop) never
+stops another thread from recording.
 """
 import contextlib
 import threading
 
 
 class _ThreadState(threading.local):
-    """Each thread starts with recording on and an empty stack of modes to restore."""
+    """Each thread starts with recording on, anomaly checks off and empty stacks of modes to restore."""
 
     enabled = True
+    anomaly = False  # read by apply (forward) and the engine (backward); see tinygraph/anomaly.py
 
     def __init__(self):
         self.previous = []
+        self.anomaly_previous = []
 
 
 state = _ThreadState()
 
 
 class _GradMode(contextlib.ContextDecorator):
-    """Set recording to `mode` inside, and restore it after."""
+    """Set the thread's switch `switch` (recording, by default) to `mode` inside, and restore it after."""
 
     mode = None
+    switch, stack = "enabled", "previous"
 
     def __enter__(self):
         # The previous modes live on the thread's stack, not on this object: one decorated function may run in
         # several threads at once, or call itself.
-        state.previous.append(state.enabled)
-        state.enabled = self.mode
+        getattr(state, self.stack).append(getattr(state, self.switch))
+        setattr(state, self.switch, self.mode)
         return self
 
     def __exit__(self, *exc):
-        state.enabled = state.previous.pop()
+        setattr(state, self.switch, getattr(state, self.stack).pop())
         return False
 
 
@@ -46,6 +50,23 @@ class enable_grad(_GradMode):
     """Record again inside a `no_grad` block."""
 
     mode = True
+
+
+class detect_anomaly(_GradMode):
+    """Inside, every op's output (forward) and every gradient (backward) is checked for NaN and inf, and saved
+    arrays for writes between forward and backward: the first fault raises `AnomalyError` naming the op, its input
+    shapes and the line of your code that created it. Slow: for finding a fault, not for training.
+    `detect_anomaly(False)` turns the checks off inside."""
+
+    switch, stack = "anomaly", "anomaly_previous"
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+
+def is_anomaly_enabled():
+    """Whether ops check for NaN and inf in this thread."""
+    return state.anomaly
 
 
 def is_grad_enabled():

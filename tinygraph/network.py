@@ -6,12 +6,14 @@ import time
 
 import numpy as np
 
-from . import checks, ops, saving, targets
+from . import checks, distributed, ops, saving, targets
+from .derivative_check import derivative_option
 from .grad_mode import no_grad
 from .layers import Layer
 from .layers.base import make_rng
 from .optim import Optimizer, make_optimizer
 from .tensor import Tensor, as_tensor
+from .tutorial import TutorialLoss
 
 
 class Network:
@@ -30,6 +32,7 @@ class Network:
         self._optimizer_spec = None
         self.history = {"loss": []}
         self.rng = make_rng(seed)
+        self.derivative = None  # use(..., derivative=): "engine" (the default) or "supplied"
 
     # ----- building ----------------------------------------------------------------------------------------
     def add(self, layer):
@@ -43,10 +46,25 @@ class Network:
         self.layers.append(layer)
         return self
 
-    def use(self, loss, optimizer=None):
+    def use(self, loss, loss_prime=None, optimizer=None, derivative=None):
         """Choose the loss ("mse", "cross_entropy" or a function (pred, target) -> Tensor) and the optimizer
-        ("sgd", "adam", an Optimizer class, or None for plain SGD); returns the network for chaining."""
-        if isinstance(loss, str):
+        ("sgd", "adam", an Optimizer class, or None for plain SGD); returns the network for chaining.
+
+        The tutorial's form `use(loss, loss_prime)` takes NumPy functions `loss(y_true, y_pred)` (the tutorial's
+        argument order) and its hand-written derivative, which tinygraph checks once against its own.
+        `derivative="supplied"` trains with the hand-written derivatives (this loss_prime and every f_prime or
+        backward_propagation of the layers) as the tutorial does; the default, "engine", with the exact ones.
+        """
+        if optimizer is None and _is_optimizer(loss_prime):  # use("mse", "adam"): the optimizer in second place
+            loss_prime, optimizer = None, loss_prime
+        self.derivative = derivative_option("Network.use", derivative)
+        if loss_prime is not None:
+            if isinstance(loss, str) or not callable(loss) or not callable(loss_prime):
+                raise TypeError(f"Network.use: use(loss, loss_prime) takes two functions, loss(y_true, y_pred) and "
+                                f"its derivative, as in the tutorial; got {loss!r} and {loss_prime!r} "
+                                f"(for a built-in loss write use('mse'): tinygraph knows its derivative)")
+            self.loss, self.loss_name = TutorialLoss(loss, loss_prime, derivative), None
+        elif isinstance(loss, str):
             if loss not in self.LOSSES:
                 raise ValueError(f"Network.use: unknown loss {loss!r}; use one of {', '.join(self.LOSSES)} or a function")
             self.loss, self.loss_name = self.LOSSES[loss], loss
@@ -54,9 +72,7 @@ class Network:
             self.loss, self.loss_name = loss, None
         else:
             raise TypeError(f"Network.use: loss must be a name or a function (pred, target) -> Tensor, got {loss!r}")
-        if optimizer is not None and not isinstance(optimizer, (str, Optimizer)) and not (
-            isinstance(optimizer, type) and issubclass(optimizer, Optimizer)
-        ):
+        if optimizer is not None and not _is_optimizer(optimizer):
             raise TypeError(f"Network.use: optimizer must be 'sgd', 'adam' or an Optimizer class, got {optimizer!r}")
         if isinstance(optimizer, str) and optimizer.lower() not in ("sgd", "adam"):
             raise ValueError(f"Network.use: unknown optimizer {optimizer!r}; use 'sgd' or 'adam'")
@@ -90,9 +106,16 @@ class Network:
                 self.forward(x[:1])
 
     # ----- training ----------------------------------------------------------------------------------------
-    def fit(self, x, y, epochs, learning_rate=None, batch_size=1, shuffle=True, validation_data=None, verbose=1):
+    def fit(self, x, y, epochs, learning_rate=None, batch_size=1, shuffle=True, validation_data=None, verbose=1,
+            comm=None, scale_lr=False):
         """Train for `epochs` passes over (x, y); `batch_size=1` is the tutorial's per-sample training, larger
-        batches average the loss over the batch. Prints one line per epoch; returns the network."""
+        batches average the loss over the batch. Prints one line per epoch; returns the network.
+
+        With `comm` (an mpi4py communicator, or "world"; run under `mpiexec -n N`), trains data-parallel: every rank
+        passes the whole (x, y) and takes `batch_size` samples of each global batch of `batch_size * N`; gradients
+        are averaged before each step, so all ranks keep rank 0's initial weights updated identically. The loss
+        must be a mean over the batch. `scale_lr=True` steps with learning_rate x N (the linear scaling rule).
+        Only rank 0 prints; the loss and accuracy printed are over all ranks. See tinygraph.distributed."""
         if not self.layers:
             raise ValueError("Network.fit: the network has no layers; add some first, e.g. net.add(FCLayer(10))")
         if self.loss is None:
@@ -108,19 +131,25 @@ class Network:
         targets.check_targets(self, "Network.fit", y)
         optimizer = self._make_optimizer(learning_rate)
         validation = targets.validation_pair(self, validation_data)
+        for layer in self.layers:
+            layer.network_derivative = self.derivative
         n = len(x)
+        sync = None if comm is None else distributed.FitRun(
+            comm, self, optimizer, scale_lr, samples=n, batch_size=batch_size, epochs=epochs, shuffle=bool(shuffle),
+            validation=validation is not None)
+        verbose = verbose if sync is None else sync.verbose(verbose)
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
-            if shuffle:
-                order = self.rng.permutation(n)
-                xs, ys = x[order], y[order]
+            order = self.rng.permutation(n) if shuffle else None
+            if sync is not None:
+                error = sync.run_epoch(x, y, order, epoch, epochs, verbose)
             else:
-                xs, ys = x, y
-            error = self._run_epoch(xs, ys, batch_size, optimizer, epoch, epochs, verbose)
+                xs, ys = (x[order], y[order]) if shuffle else (x, y)
+                error = self._run_epoch(xs, ys, batch_size, optimizer, epoch, epochs, verbose)
             self.history["loss"].append(error)
             line = f"epoch {epoch}/{epochs}   error={error:.6f}"
             if validation is not None:
-                accuracy = self.evaluate(*validation)
+                accuracy = self.evaluate(*validation) if sync is None else sync.evaluate(*validation)
                 self.history.setdefault("val_accuracy", []).append(accuracy)
                 line += f"   val_accuracy={accuracy:.4f}"
             if verbose:
@@ -142,7 +171,9 @@ class Network:
                 if not np.isfinite(value):
                     raise ValueError(
                         f"Network.fit: the loss became {value} at epoch {epoch}, batch {batch}; the training diverged "
-                        f"(try a smaller learning rate; it is {optimizer.lr})"
+                        f"(try a smaller learning rate; it is {optimizer.lr}). To find the op that first made a NaN "
+                        f"or inf, train inside `with tinygraph.detect_anomaly():` (slower; it names the op and the "
+                        f"line that created it)"
                     )
                 optimizer.zero_grad()
                 loss.backward()
@@ -226,3 +257,11 @@ class Network:
         from .training_graph import draw_training_step
 
         return draw_training_step(self, x_sample, y_sample, show_shapes, show_grads, rankdir)
+
+
+def _is_optimizer(value):
+    """'sgd', 'adam', an Optimizer or an Optimizer class."""
+    return isinstance(value, (str, Optimizer)) or (isinstance(value, type) and issubclass(value, Optimizer))
+
+
+NeuralNetwork = Network  # the tutorial's name

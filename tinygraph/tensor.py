@@ -1,12 +1,16 @@
 """Tensor: an ndarray that records the ops applied to it, and `as_tensor`, the one conversion to a Tensor.
 
-This module sits at the bottom of the package: it imports nothing of tinygraph when it loads. The operators and
+This module sits at the bottom of the package: when it loads it imports nothing of tinygraph but tensor_protocol
+(its printed form and PyTorch spellings, which imports nothing of tinygraph either). The operators and
 methods call the op functions through `ops`, which `tinygraph.ops` binds here when it loads (the ops build Tensors,
 so they import this module, not the other way round); `backward()` imports the engine when it runs.
 """
 import numpy as np
 
+from .tensor_protocol import Size, accept_torch_keywords, one_element, tensor_repr
+
 ops = None  # the module tinygraph.ops, bound by it when it loads
+numpy_protocol = None  # the module tinygraph.numpy_protocol, bound by it when it loads
 write_clock = 0  # counts in-place writes through tinygraph; each recorded op notes its value (see _note_write)
 
 def _as_array(data):
@@ -28,8 +32,14 @@ class Tensor:
     """An n-dimensional array with an optional gradient and a link to the op that made it."""
 
     __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_retains_grad", "_written_at", "__weakref__")
-    # NumPy defers to Tensor's reflected operators, so `ndarray + Tensor` records the op.
-    __array_ufunc__ = None
+
+    # NumPy's ufuncs and functions on a Tensor (np.tanh(t), np.sum(t), `ndarray + t`) record the same ops as the
+    # methods; tinygraph.numpy_protocol holds the tables and refuses, by name, what it cannot differentiate.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return numpy_protocol.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return numpy_protocol.array_function(func, types, args, kwargs)
 
     def __init__(self, data, requires_grad=False, name=None, dtype=None):
         if isinstance(data, Tensor):
@@ -71,24 +81,55 @@ class Tensor:
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
+    size = property(lambda self: Size(self.data.size, self.data.shape))  # an int; calling it says "use .shape"
     is_leaf = property(lambda self: self._ctx is None)
     op = property(lambda self: None if self._ctx is None else self._ctx.function.name)
 
     def numpy(self):
-        return self.data
+        return self.data if type(self.data) is np.ndarray else np.asarray(self.data)  # 0-d results may be scalars
 
     def item(self):
+        return one_element(self, "item")
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(one_element(self, "float"))
+
+    def __int__(self):
+        return int(one_element(self, "int"))
+
+    def __bool__(self):
+        # Without this, truth would fall back to __len__ and `Tensor([5.0]) == 0` would count as true.
         if self.data.size != 1:
-            raise ValueError(f"item: only a single-element tensor converts to a Python scalar, got shape {self.shape}")
-        return self.data.item()
+            raise ValueError(f"bool: the truth value of a tensor with {self.data.size} elements (shape {self.shape}) "
+                             f"is ambiguous; write t.numpy().any() or t.numpy().all()")
+        return bool(self.data)
+
+    def __format__(self, spec):
+        """f"{t:.3f}" formats the value of a one-element tensor; f"{t}" is str(t)."""
+        if not spec:
+            return str(self)
+        if self.data.size != 1:
+            raise TypeError(f"format: the spec {spec!r} formats one number, got a tensor of shape {self.shape}; "
+                            f"format its elements (e.g. [f'{{v:{spec}}}' for v in t.tolist()]) or print it whole")
+        return format(self.data.item(), spec)
+
+    # PyTorch's spellings of the properties (see tensor_protocol)
+    def numel(self):
+        return self.data.size
+
+    def dim(self):
+        return self.data.ndim
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self.data.dtype:
+        data = self.data if type(self.data) is np.ndarray else np.asarray(self.data)  # 0-d results may be scalars
+        if dtype is not None and dtype != data.dtype:
             if copy is False:
                 raise ValueError(f"Tensor of dtype {self.dtype} cannot become {np.dtype(dtype)} without a copy")
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+            return data.astype(dtype)
+        return data.copy() if copy else data
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -100,14 +141,7 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self):
-        parts = [f"shape={self.shape}", f"dtype={self.dtype}"]
-        if self.name:
-            parts.insert(0, f"name={self.name!r}")
-        if self._ctx is not None:
-            parts.append(f"op={self._ctx.function.name}")
-        elif self.requires_grad:
-            parts.append("requires_grad=True")
-        return f"Tensor({', '.join(parts)})"
+        return tensor_repr(self.data, self.requires_grad, self.op, self.name)
 
     # ----- gradient state --------------------------------------------------------------------------------
     def requires_grad_(self, requires_grad=True):
@@ -227,10 +261,6 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    def __bool__(self):
-        # Without this, truth would fall back to __len__ and `Tensor([5.0]) == 0` would count as true.
-        return bool(self.data)
-
     # ----- methods that mirror tinygraph.<name> ------------------------------------------------------------
     def add(self, other):
         return self + other
@@ -303,24 +333,170 @@ class Tensor:
     def pad(self, pad_width, value=0.0):
         return ops.pad(self, pad_width, value=value)
 
-    def mse(self, target):
-        return ops.mse(self, target)
+    def mse(self, target, reduction="mean"):
+        return ops.mse(self, target, reduction)
 
-    def cross_entropy(self, target):
-        return ops.cross_entropy(self, target)
+    def cross_entropy(self, target, reduction="mean"):
+        return ops.cross_entropy(self, target, reduction)
 
-    def correlate(self, w, b=None, stride=1, padding=0):
-        return ops.correlate(self, w, b, stride=stride, padding=padding)
+    def binary_cross_entropy(self, target, reduction="mean"):
+        return ops.binary_cross_entropy(self, target, reduction)
 
-    def convolve(self, w, b=None, stride=1, padding=0):
-        return ops.convolve(self, w, b, stride=stride, padding=padding)
+    def binary_cross_entropy_with_logits(self, target, reduction="mean"):
+        return ops.binary_cross_entropy_with_logits(self, target, reduction)
 
-    def maxpool(self, pool_shape=(2, 2), stride=2):
-        return ops.maxpool(self, pool_shape=pool_shape, stride=stride)
+    # ----- copies, casts and PyTorch's spellings of shape methods --------------------------------------------
+    def clone(self):
+        """A copy that stays in the graph (gradient: g), as PyTorch's clone; detach() gives one cut from it."""
+        return ops.clone(self)
 
-    def avgpool(self, pool_shape=(2, 2), stride=2):
-        return ops.avgpool(self, pool_shape=pool_shape, stride=stride)
+    def astype(self, dtype):
+        """A copy as `dtype`: float to float passes the gradient (cast back), integers and bools get none."""
+        return ops.astype(self, dtype)
 
+    def __abs__(self):
+        return ops.abs(self)
+
+    def t(self):
+        """PyTorch's x.t(): the transpose of a tensor with at most 2 axes (x.T in NumPy's spelling)."""
+        if self.data.ndim > 2:
+            raise ValueError(f"t: transposes at most 2 axes, got shape {self.shape}; write x.T to reverse every "
+                             f"axis, x.transpose(axes) to permute them or x.swapaxes(a, b) to swap two")
+        return ops.transpose(self, None)
+
+    def view(self, *shape):
+        """PyTorch's x.view(shape): reshape (tinygraph never needs contiguous data)."""
+        if len(shape) == 1 and isinstance(shape[0], (type, np.dtype, str)):
+            raise TypeError(f"view: reinterpreting the bytes as {shape[0]} is not supported; write "
+                            f"x.astype(dtype) to convert the values")
+        return self.reshape(*shape)
+
+    def unsqueeze(self, dim):
+        """PyTorch's x.unsqueeze(d): a new axis of length 1 at d (x.expand_dims(d) in NumPy's spelling)."""
+        return ops.expand_dims(self, dim)
+
+    def permute(self, *dims):
+        """PyTorch's x.permute(dims): x.transpose(dims) in NumPy's spelling."""
+        return self.transpose(*dims)
+
+    def correlate(self, w, b=None, stride=1, padding=0, dilation=1):
+        return ops.correlate(self, w, b, stride=stride, padding=padding, dilation=dilation)
+
+    def convolve(self, w, b=None, stride=1, padding=0, dilation=1):
+        return ops.convolve(self, w, b, stride=stride, padding=padding, dilation=dilation)
+
+    def maxpool(self, pool_shape=(2, 2), stride=None, padding=0):
+        return ops.maxpool(self, pool_shape=pool_shape, stride=stride, padding=padding)
+
+    def avgpool(self, pool_shape=(2, 2), stride=None, padding=0):
+        return ops.avgpool(self, pool_shape=pool_shape, stride=stride, padding=padding)
+
+    # ----- elementwise, reduction and shape methods (issue 11), mirroring tinygraph.<name>, and mask operators ---
+    def abs(self):
+        return ops.abs(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def square(self):
+        return ops.square(self)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
+    def log1p(self):
+        return ops.log1p(self)
+
+    def expm1(self):
+        return ops.expm1(self)
+
+    def sign(self):
+        return ops.sign(self)
+
+    def clip(self, min=None, max=None):
+        return ops.clip(self, min, max)
+
+    clamp = clip  # PyTorch's name
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
+    def min(self, axis=None, keepdims=False):
+        return ops.min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return ops.prod(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return ops.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return ops.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return ops.logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        return ops.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return ops.argmin(self, axis=axis, keepdims=keepdims)
+
+    def squeeze(self, axis=None):
+        return ops.squeeze(self, axis)
+
+    def broadcast_to(self, shape):
+        return ops.broadcast_to(self, shape)
+
+    def flip(self, axis=None):
+        return ops.flip(self, axis)
+
+    def swapaxes(self, axis1, axis2):
+        return ops.swapaxes(self, axis1, axis2)
+
+    def moveaxis(self, source, destination):
+        return ops.moveaxis(self, source, destination)
+
+    def repeat(self, repeats, axis=None):
+        """NumPy's repeat (each element `repeats` times); PyTorch's x.repeat(*sizes) is x.tile(sizes) here."""
+        return ops.repeat(self, repeats, axis)
+
+    def tile(self, reps, *more):
+        return ops.tile(self, (reps, *more) if more else reps)  # x.tile((2, 3)) and x.tile(2, 3)
+
+    # & | ^ ~ combine bool masks (x > 0) & (x < 1), with no gradient, as comparisons give.
+    def _bitwise(self, other, fn, symbol):
+        other = other.data if isinstance(other, Tensor) else other
+        if self.data.dtype.kind not in "biu" or np.asarray(other).dtype.kind not in "biu":
+            raise TypeError(f"{symbol}: combines bool masks such as (x > 0) {symbol} (x < 1), got dtypes "
+                            f"{self.data.dtype} and {np.asarray(other).dtype}")
+        return Tensor._wrap(fn(self.data, other), False, None)
+
+    def __and__(self, other):
+        return self._bitwise(other, np.bitwise_and, "&")
+
+    def __or__(self, other):
+        return self._bitwise(other, np.bitwise_or, "|")
+
+    def __xor__(self, other):
+        return self._bitwise(other, np.bitwise_xor, "^")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        return self._bitwise(True, lambda a, _: np.invert(a), "~")
+
+
+# Every method that takes axis= (reductions, softmax, joins ...) also takes PyTorch's dim= and keepdim=, or answers
+# them with tinygraph's spelling where PyTorch means something else (max(dim=) returns indices too, var(dim=) is
+# unbiased): one rule for the whole class, so methods added later get it too. Runs after the class body.
+accept_torch_keywords(Tensor)
 
 
 def as_tensor(x, like=None):
@@ -334,8 +510,9 @@ def as_tensor(x, like=None):
     if like is not None:
         if type(x) is np.ndarray and x.dtype is like.data.dtype:
             return Tensor._wrap(x, False, None)
-        array = np.asarray(x)
-        if like.data.dtype.kind == "f" and array.dtype.kind in "biuf" and array.dtype != like.data.dtype:
-            array = array.astype(like.data.dtype)
-        x = array
+        if like.data.dtype.kind == "f":  # beside an integer Tensor a Python float stays a Python float (float32)
+            array = np.asarray(x)
+            if array.dtype.kind in "biuf" and array.dtype != like.data.dtype:
+                array = array.astype(like.data.dtype)
+            x = array
     return Tensor._wrap(_as_array(x), False, None)

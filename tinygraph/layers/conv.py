@@ -6,14 +6,15 @@ from .base import Layer, check_init, initial_bias, initial_weights
 
 
 class ConvolutionalLayer(Layer):
-    """y = correlate(x, filters, bias, stride, padding) on channels-last batches (N, H, W, C)."""
+    """y = correlate(x, filters, bias, stride, padding, dilation) on channels-last batches (N, H, W, C)."""
 
-    def __init__(self, filters_count, filter_shape, padding=(0, 0), stride=1, init="glorot", seed=None):
+    def __init__(self, filters_count, filter_shape, padding=(0, 0), stride=1, init="glorot", seed=None, dilation=1):
         super().__init__(seed)
         self.filters_count = checks.positive_int("ConvolutionalLayer", "filters_count", filters_count)
         self.filter_shape = checks.positive_pair("ConvolutionalLayer", "filter_shape", filter_shape)
         self.padding = checks.padding("ConvolutionalLayer", padding)
         self.stride = checks.positive_pair("ConvolutionalLayer", "stride", stride)
+        self.dilation = checks.positive_pair("ConvolutionalLayer", "dilation", dilation)
         self.init = check_init("ConvolutionalLayer", init)
         self.filters = self.bias = None
 
@@ -33,7 +34,9 @@ class ConvolutionalLayer(Layer):
     def forward(self, x, training=False):
         if x.ndim != 4:
             raise ValueError(f"{self.name}: expects a batch of shape (N, H, W, C), got {x.shape}")
-        return ops.correlate(x, self.filters, self.bias, stride=self.stride, padding=self.padding)
+        return ops.correlate(
+            x, self.filters, self.bias, stride=self.stride, padding=self.padding, dilation=self.dilation
+        )
 
     def get_config(self):
         return {
@@ -41,5 +44,6 @@ class ConvolutionalLayer(Layer):
             "filter_shape": list(self.filter_shape),
             "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
             "stride": list(self.stride),
+            "dilation": list(self.dilation),
             "init": self.init,
         }

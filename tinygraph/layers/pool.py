@@ -1,24 +1,27 @@
 """Max and average pooling layers."""
 from .. import ops
 from ..checks import positive_pair
+from ..ops.pool import pool_padding
 from .base import Layer
 
 
 class _PoolingLayer(Layer):
     pool = None
 
-    def __init__(self, pool_shape=(2, 2), stride=2):
+    def __init__(self, pool_shape=(2, 2), stride=None, padding=0):
         super().__init__()
         self.pool_shape = positive_pair(type(self).__name__, "pool_shape", pool_shape)
-        self.stride = positive_pair(type(self).__name__, "stride", stride)
+        # stride None is the pool size, as in PyTorch and Keras.
+        self.stride = self.pool_shape if stride is None else positive_pair(type(self).__name__, "stride", stride)
+        self.padding = pool_padding(type(self).__name__, padding, self.pool_shape)
 
     def forward(self, x, training=False):
         if x.ndim != 4:
             raise ValueError(f"{self.name}: expects a batch of shape (N, H, W, C), got {x.shape}")
-        return type(self).pool(x, pool_shape=self.pool_shape, stride=self.stride)
+        return type(self).pool(x, pool_shape=self.pool_shape, stride=self.stride, padding=self.padding)
 
     def get_config(self):
-        return {"pool_shape": list(self.pool_shape), "stride": list(self.stride)}
+        return {"pool_shape": list(self.pool_shape), "stride": list(self.stride), "padding": list(self.padding)}
 
 
 class MaxPoolingLayer(_PoolingLayer):

@@ -6,9 +6,16 @@ from ..tensor import as_tensor
 from .function import Function, apply
 
 
+def _shifted(x, axis):
+    """x minus its max over `axis`, so that no exp overflows (an empty x has no max and needs no shift)."""
+    return x - x.max(axis=axis, keepdims=True) if x.size else x * 1.0
+
+
 def log_softmax_array(x, axis):
     """x - logsumexp(x) over `axis` on an ndarray, shifted by the max so that no exp overflows."""
-    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted = _shifted(x, axis)
+    if not x.size:  # nothing to normalise (and the log of an empty axis' sum would warn)
+        return shifted
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -82,7 +89,7 @@ class Sigmoid(Function):
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        e = np.exp(_shifted(x, axis))
         y = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(y)
         return y

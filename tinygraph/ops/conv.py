@@ -1,7 +1,8 @@
-"""Correlation and convolution of channels-last images, with stride and padding.
+"""Correlation and convolution of channels-last images, with stride, padding and dilation.
 
 The forward and the filter gradient are one matrix product each over the im2col matrix of the windows; the
-input gradient is a matrix product followed by the compiled col2im (`kernels.scatter_windows`).
+input gradient is a matrix product followed by the compiled col2im (`kernels.scatter_windows`). The transposed
+convolution (conv_transpose.py) runs the same two helpers the other way round.
 """
 import numpy as np
 
@@ -10,40 +11,26 @@ from . import kernels
 from .function import Function, apply
 from .linear import add_bias
 from .shape import getitem
-from .windows import output_size, sliding_windows
+from .windows import crop_spatial, output_size, pad_spatial, sliding_windows
 
 _FLIP = (slice(None), slice(None, None, -1), slice(None, None, -1), slice(None))
 
 
-def pad_spatial(x, padding):
-    """x (N, H, W, C) with zeros around its rows and columns; `padding` is (top, bottom, left, right)."""
-    top, bottom, left, right = padding
-    if not (top or bottom or left or right):
-        return x
-    n, h, w, c = x.shape
-    # Cheaper than np.pad, whose generality costs more than a small convolution.
-    out = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
-    out[:, top : top + h, left : left + w] = x
-    return out
-
-
 class Correlate(Function):
-    """y[n,i,j,f] = Σ_abc x_pad[n, i*sh+a, j*sw+b, c] · w[f,a,b,c] + b[f];
+    """y[n,i,j,f] = Σ_abc x_pad[n, i*sh + a*dh, j*sw + b*dw, c] · w[f,a,b,c] + b[f];
     gradients: dw = gᵀ · windows(x), db = Σ_nij g, dx = col2im(g · w) cropped to x."""
 
     @staticmethod
-    def forward(ctx, x, w, b=None, *, stride, padding):
+    def forward(ctx, x, w, b=None, *, stride, padding, dilation):
         single = x.ndim == 3
         if single:
             x = x[None]
-        sh, sw = stride
         n_filters, kh, kw, _ = w.shape
         padded = pad_spatial(x, padding)
-        windows = sliding_windows(padded, kh, kw, sh, sw)
+        windows = sliding_windows(padded, kh, kw, *stride, *dilation)
         n, ho, wo = windows.shape[:3]
-        filters = w.reshape(n_filters, -1)
         # The im2col matrix is the one copy, kept only when the filter gradient will need it.
-        out, cols = _blocked_product(windows, filters, keep_cols=ctx.needs_input_grad[1:2] == (True,))
+        out, cols = windows_product(windows, w.reshape(n_filters, -1), keep_cols=ctx.needs_input_grad[1:2] == (True,))
         ctx.save_for_backward(cols, w)
         if b is not None:
             out = add_bias(out, b)
@@ -55,18 +42,23 @@ class Correlate(Function):
     def backward(ctx, grad):
         cols, w = ctx.saved_arrays
         x_shape, padded_shape, single = ctx.geometry
-        n_filters = w.shape[0]
-        g = grad.reshape(-1, n_filters)
         needs = ctx.needs_input_grad
-        dx = _input_gradient(g, w, x_shape, padded_shape, ctx.stride, ctx.padding) if needs[0] else None
-        if single and dx is not None:
-            dx = dx[0]
+        g = grad[None] if single else grad
+        dx = None
+        if needs[0]:
+            dx = crop_spatial(windows_scatter(g, w, padded_shape, ctx.stride, ctx.dilation), ctx.padding, x_shape)
+            dx = dx[0] if single else dx
+        g = g.reshape(-1, w.shape[0])
         dw = (g.T @ cols).reshape(w.shape) if needs[1] else None
         if len(needs) == 2:
             return dx, dw
-        # A matrix-vector product: BLAS sums a few long columns far faster than a NumPy reduction does.
-        db = np.ones(g.shape[0], g.dtype) @ g if needs[2] else None
-        return dx, dw, db
+        return dx, dw, bias_gradient(g) if needs[2] else None
+
+
+def bias_gradient(g):
+    """Σ over the rows of g (rows, F): a matrix-vector product, since BLAS sums a few long columns far faster than
+    a NumPy reduction does."""
+    return np.ones(g.shape[0], g.dtype) @ g
 
 
 # The im2col copy and the window gradients are made a block of samples at a time: a cache-sized block is multiplied
@@ -74,9 +66,10 @@ class Correlate(Function):
 _BLOCK_BYTES = 2 << 20
 
 
-def _blocked_product(windows, filters, keep_cols):
-    """windows · filtersᵀ a block of samples at a time: each block's im2col copy is multiplied while it is still in
-    cache. With `keep_cols` the blocks are written into one im2col matrix, returned for the filter gradient."""
+def windows_product(windows, filters, keep_cols):
+    """windows (N, Ho, Wo, kh, kw, C) · filtersᵀ (F, kh*kw*C) -> (N*Ho*Wo, F), a block of samples at a time: each
+    block's im2col copy is multiplied while it is still in cache. With `keep_cols` the blocks are written into one
+    im2col matrix, returned for the filter gradient."""
     n, ho, wo, kh, kw, c = windows.shape
     rows, k = ho * wo, kh * kw * c
     dtype = np.result_type(windows, filters)
@@ -103,11 +96,11 @@ def _copy_windows(out, windows):
             out[:, :, :, a, b] = windows[:, :, :, a, b]
 
 
-def _input_gradient(g, w, x_shape, padded_shape, stride, padding):
-    """col2im(g · w): every window's gradient added back where the window was cut, then the padding cropped."""
-    n, h, wd, c = x_shape
-    n_filters, kh, kw, _ = w.shape
-    ho, wo = output_size(padded_shape[1], kh, stride[0]), output_size(padded_shape[2], kw, stride[1])
+def windows_scatter(g, w, padded_shape, stride, dilation):
+    """col2im(g · w): window (i, j)'s g[n, i, j] (F,) · w (F, kh, kw, C) added back where it was cut from an array
+    of `padded_shape` with `stride` and `dilation`."""
+    n, ho, wo, n_filters = g.shape
+    _, kh, kw, c = w.shape
     filters = w.reshape(n_filters, -1)
     out = np.zeros(padded_shape, dtype=np.result_type(g, w))
     per_sample = g.reshape(n, ho * wo * n_filters)
@@ -115,12 +108,11 @@ def _input_gradient(g, w, x_shape, padded_shape, stride, padding):
     for start in range(0, n, step):
         block = per_sample[start : start + step]
         window_grads = (block.reshape(-1, n_filters) @ filters).reshape(len(block), ho, wo, kh, kw, c)
-        kernels.scatter_windows(window_grads, out[start : start + step], stride[0], stride[1])
-    top, _, left, _ = padding
-    return out[:, top : top + h, left : left + wd]
+        kernels.scatter_windows(window_grads, out[start : start + step], *stride, *dilation)
+    return out
 
 
-def _padding_sides(padding, kernel, stride, op, shapes):
+def _padding_sides(padding, kernel, stride, dilation, op, shapes):
     """`padding` as (top, bottom, left, right) from an int, (rows, cols), "valid" or "same"."""
     if type(padding) is int and padding >= 0:
         return (padding,) * 4
@@ -133,56 +125,75 @@ def _padding_sides(padding, kernel, stride, op, shapes):
     if padding == "same":
         if stride != (1, 1):
             raise ValueError(f'{op}: padding "same" needs stride 1, got stride {stride} ({shapes})')
-        # Total padding k-1 keeps the size; an odd remainder goes below and to the right, as TensorFlow puts it.
-        (kh, kw) = kernel
-        return ((kh - 1) // 2, kh // 2, (kw - 1) // 2, kw // 2)
+        # Total padding (span - 1) keeps the size, for the span d*(k-1)+1 of a dilated kernel; an odd remainder goes
+        # below and to the right, as TensorFlow and PyTorch put it.
+        span_h, span_w = (d * (k - 1) + 1 for d, k in zip(dilation, kernel))
+        return ((span_h - 1) // 2, span_h // 2, (span_w - 1) // 2, span_w // 2)
     rows, cols = padding
     return (rows, rows, cols, cols)
 
 
-def _conv_arguments(op, x, w, b, stride, padding):
-    """Validate shapes and arguments before the op runs; returns (stride, padding) in their stored form."""
+def check_operands(op, x, w, b, channels_axis, out_axis):
+    """The shapes of an image op's x, w and b checked; returns their description for later errors.
+    x's channels must match w's axis `channels_axis`, b one value per output channel (w's axis `out_axis`)."""
     x_shape, w_shape = np.shape(x), np.shape(w)
     shapes = f"x {x_shape}, w {w_shape}" + ("" if b is None else f", b {np.shape(b)}")
     if len(x_shape) not in (3, 4):
         raise ValueError(f"{op}: x must be (N, H, W, C) or one (H, W, C) sample ({shapes})")
-    if len(w_shape) != 4 or w_shape[0] < 1:
-        raise ValueError(f"{op}: w must be (filters, kh, kw, C) with at least one filter ({shapes})")
-    if x_shape[-1] != w_shape[3]:
-        raise ValueError(f"{op}: x has {x_shape[-1]} channels but w expects {w_shape[3]} ({shapes})")
-    if b is not None and np.shape(b) != (w_shape[0],):
-        raise ValueError(f"{op}: b must have shape ({w_shape[0]},), one value per filter ({shapes})")
+    layout = "(filters, kh, kw, C)" if channels_axis == 3 else "(C_in, kh, kw, C_out)"
+    if len(w_shape) != 4 or w_shape[out_axis] < 1:
+        what = "filter" if out_axis == 0 else "output channel"
+        raise ValueError(f"{op}: w must be {layout} with at least one {what} ({shapes})")
+    if x_shape[-1] != w_shape[channels_axis]:
+        raise ValueError(f"{op}: x has {x_shape[-1]} channels but w expects {w_shape[channels_axis]} "
+                         f"(w is {layout}; {shapes})")
+    if b is not None and np.shape(b) != (w_shape[out_axis],):
+        raise ValueError(f"{op}: b must have shape ({w_shape[out_axis]},), one value per filter ({shapes})")
+    return shapes
+
+
+def pair(op, what, value, shapes):
+    """A positive int or pair, as a pair; the error names the op and the shapes."""
+    if type(value) is int and value >= 1:  # the common case, without the generic checks
+        return value, value
     try:
-        stride = checks.positive_pair(op, "stride", stride)
+        return checks.positive_pair(op, what, value)
     except ValueError as err:
         raise ValueError(f"{err} ({shapes})") from None
-    pads = _padding_sides(padding, w_shape[1:3], stride, op, shapes)
+
+
+def _conv_arguments(op, x, w, b, stride, padding, dilation):
+    """Validate shapes and arguments before the op runs; returns (stride, padding, dilation) in their stored form."""
+    shapes = check_operands(op, x, w, b, channels_axis=3, out_axis=0)
+    x_shape, (_, kh, kw, _) = np.shape(x), np.shape(w)
+    stride, dilation = pair(op, "stride", stride, shapes), pair(op, "dilation", dilation, shapes)
+    pads = _padding_sides(padding, (kh, kw), stride, dilation, op, shapes)
     rows, cols = x_shape[-3] + pads[0] + pads[1], x_shape[-2] + pads[2] + pads[3]
-    if w_shape[1] > rows or w_shape[2] > cols or w_shape[1] < 1 or w_shape[2] < 1:
-        raise ValueError(
-            f"{op}: the {w_shape[1]}x{w_shape[2]} kernel does not fit the padded {rows}x{cols} input ({shapes})"
-        )
-    return stride, pads
+    span_h, span_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    if span_h > rows or span_w > cols or kh < 1 or kw < 1:
+        spans = "" if dilation == (1, 1) else f" with dilation {dilation} spans {span_h}x{span_w} and"
+        raise ValueError(f"{op}: the {kh}x{kw} kernel{spans} does not fit the padded {rows}x{cols} input ({shapes})")
+    return stride, pads, dilation
 
 
-def _correlate(x, w, b, stride, padding):
-    if b is None:
-        return apply(Correlate, x, w, stride=stride, padding=padding)
-    return apply(Correlate, x, w, b, stride=stride, padding=padding)
+def _correlate(x, w, b, stride, padding, dilation):
+    attrs = {"stride": stride, "padding": padding, "dilation": dilation}
+    return apply(Correlate, x, w, **attrs) if b is None else apply(Correlate, x, w, b, **attrs)
 
 
-def correlate(x, w, b=None, stride=1, padding=0):
+def correlate(x, w, b=None, stride=1, padding=0, dilation=1):
     """Cross-correlation (a Keras Conv2D): x (N, H, W, C) or (H, W, C), w (F, kh, kw, C), b (F,) -> (N, Ho, Wo, F).
 
-    Ho = (H + pad_top + pad_bottom - kh) // sh + 1. `stride` is an int or (sh, sw); `padding` an int, (rows, cols),
-    "valid" or "same" (stride 1 only; an even kernel gets its extra row/column below/right, as in TensorFlow).
+    Ho = (H + pad_top + pad_bottom - dh*(kh-1) - 1) // sh + 1. `stride` and `dilation` (Keras's dilation_rate: the
+    kernel's taps dh rows and dw columns apart) are ints or pairs; `padding` an int, (rows, cols), "valid" or "same"
+    (stride 1 only; padding d*(k-1) in all, an odd one's extra row/column below/right, as TensorFlow and PyTorch).
     Gradient: dx = col2im(g · w), dw = gᵀ · windows(x), db = Σ g.
     """
-    stride, pads = _conv_arguments("correlate", x, w, b, stride, padding)
-    return _correlate(x, w, b, stride, pads)
+    stride, pads, dilation = _conv_arguments("correlate", x, w, b, stride, padding, dilation)
+    return _correlate(x, w, b, stride, pads, dilation)
 
 
-def convolve(x, w, b=None, stride=1, padding=0):
+def convolve(x, w, b=None, stride=1, padding=0, dilation=1):
     """True convolution: `correlate` with each filter rotated 180° in (kh, kw); gradients flow through the flip."""
-    stride, pads = _conv_arguments("convolve", x, w, b, stride, padding)
-    return _correlate(x, getitem(w, _FLIP), b, stride, pads)
+    stride, pads, dilation = _conv_arguments("convolve", x, w, b, stride, padding, dilation)
+    return _correlate(x, getitem(w, _FLIP), b, stride, pads, dilation)

@@ -1,7 +1,9 @@
 """The Function base class, the Context that links a result to its inputs, and `apply`."""
-from .. import grad_mode
+from .. import anomaly, grad_mode
 from .. import tensor as _tensor
 from ..tensor import Tensor, as_tensor
+
+_state = grad_mode.state  # the per-thread switches, bound once: apply reads two of them per op
 
 
 class Context:
@@ -59,12 +61,14 @@ def apply(function, *inputs, **attrs):
             break
     ctx = Context(function, inputs, attrs)
     # Known before forward runs, so that an op can skip what only backward needs when no gradient is wanted.
-    if grad_mode.state.enabled:
+    if _state.enabled:
         needs = tuple([t.requires_grad for t in inputs])
         if True in needs:
             ctx.needs_input_grad = needs
             ctx.clock = _tensor.write_clock
     out = function.forward(ctx, *[t.data for t in inputs], **attrs)
+    if _state.anomaly:  # the one cost of anomaly mode when it is off
+        anomaly.after_forward(ctx, out)
     if ctx.needs_input_grad:
         return Tensor._wrap(out, True, ctx)
     return Tensor._wrap(out, False, None)

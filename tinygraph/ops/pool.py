@@ -1,8 +1,9 @@
-"""Max and average pooling of channels-last images, with any window and stride.
+"""Max and average pooling of channels-last images, with any window, stride and padding.
 
 Forward passes loop over the window offsets (a small constant), each step one vectorised pass over the output.
 Backward: when the windows tile the input (stride == pool) each input element belongs to at most one window and a
 reshape puts the gradient in place; otherwise the windows overlap or leave gaps and the compiled col2im adds them up.
+Padding is an input padded first (max: with -inf, avg: with zeros) and a gradient cropped last.
 """
 import functools
 
@@ -11,7 +12,7 @@ import numpy as np
 from .. import checks
 from . import kernels
 from .function import Function, apply
-from .windows import offset_views
+from .windows import crop_spatial, offset_views, pad_spatial
 
 
 def _tiled(grad_windows, x_shape):
@@ -86,28 +87,64 @@ def _first_winner(views, best):
     return winner
 
 
+def _torch_winner(views, best, winner, padding, pool, stride):
+    """`winner` corrected where the first maximum is not PyTorch's choice: a window holding NaN sends its gradient
+    to its LAST NaN (PyTorch's kernel takes `val > max or isnan(val)`), and a padded window whose inputs are all the
+    lowest value to its first input element, never to the padding. Both are rare; one min over the output finds them.
+    """
+    floats, padded = best.dtype.kind == "f", padding != (0, 0)
+    if not best.size or not (floats or padded):
+        return winner
+    lowest, smallest = _lowest(best.dtype), best.min()
+    has_nan = floats and smallest != smallest
+    if has_nan:
+        nan = np.isnan(best)
+        last = np.zeros_like(winner)
+        for k, view in enumerate(views[1:], 1):
+            last[np.isnan(view)] = k
+        winner = np.where(nan, last, winner)
+    if padded and (has_nan or smallest == lowest):
+        (ph, pw), kw = padding, pool[1]
+        ho, wo = best.shape[1:3]
+        # The first window element inside the input: rows and columns of padding skipped.
+        rows, cols = np.maximum(0, ph - stride[0] * np.arange(ho)), np.maximum(0, pw - stride[1] * np.arange(wo))
+        first = rows[:, None] * kw + cols
+        winner = np.where(best == lowest, first[:, :, None].astype(winner.dtype), winner)
+    return winner
+
+
+def _lowest(dtype):
+    """The padding value of a max-pool: below (or equal to) every value of `dtype`."""
+    if dtype.kind == "f":
+        return -np.inf
+    return np.iinfo(dtype).min if dtype.kind in "iu" else False
+
+
 def _as_batch(x):
     """One (H, W, C) sample as a batch of one, and whether it was one."""
     return (x[None], True) if x.ndim == 3 else (x, False)
 
 
 class MaxPool(Function):
-    """y = the maximum of each window; gradient: g to the FIRST maximum of each window (row-major), as PyTorch."""
+    """y = the maximum of each window (padding: -inf); gradient: g to the FIRST maximum of each window (row-major),
+    or to its LAST NaN, as PyTorch."""
 
     @staticmethod
-    def forward(ctx, x, pool_shape, stride):
+    def forward(ctx, x, pool_shape, stride, padding):
         x, single = _as_batch(x)
-        views = offset_views(x, *pool_shape, *stride)
+        padded = x if padding == (0, 0) else pad_spatial(x, _sides(padding), _lowest(x.dtype))
+        views = offset_views(padded, *pool_shape, *stride)
         best = _maximum(views)
         if ctx.needs_input_grad:
-            ctx.save_for_backward(_first_winner(views, best))
-        ctx.geometry = (x.shape, single)
+            winner = _first_winner(views, best)
+            ctx.save_for_backward(_torch_winner(views, best, winner, padding, pool_shape, stride))
+        ctx.geometry = (x.shape, padded.shape, single)
         return best[0] if single else best
 
     @staticmethod
     def backward(ctx, grad):
         (winner,) = ctx.saved_arrays
-        x_shape, single = ctx.geometry
+        input_shape, x_shape, single = ctx.geometry
         (ph, pw), stride = ctx.pool_shape, ctx.stride
         if single:
             grad = grad[None]
@@ -120,28 +157,34 @@ class MaxPool(Function):
         else:
             hit = winner[:, :, :, None, None, :] == offsets[:, :, None]
             dx = _scattered(hit * grad[:, :, :, None, None, :], x_shape, stride)
+        if ctx.padding != (0, 0):
+            dx = crop_spatial(dx, _sides(ctx.padding), input_shape)
         return dx[0] if single else dx
 
 
 class AvgPool(Function):
-    """y = the mean of each window; gradient: g / (ph*pw) spread over every element of the window."""
+    """y = the mean of each window, padding counted as zeros; gradient: g / (ph*pw) spread over every element of
+    the window."""
 
     @staticmethod
-    def forward(ctx, x, pool_shape, stride):
+    def forward(ctx, x, pool_shape, stride, padding):
         x, single = _as_batch(x)
         if x.dtype.kind != "f":
             x = x.astype(np.float64)  # a mean of integers is not an integer
+        input_shape = x.shape
+        if padding != (0, 0):
+            x = pad_spatial(x, _sides(padding))
         views = offset_views(x, *pool_shape, *stride)
         total = views[0].copy()
         for view in views[1:]:
             total += view
         total *= 1.0 / len(views)  # a Python float keeps the dtype (NEP 50)
-        ctx.geometry = (x.shape, single)
+        ctx.geometry = (input_shape, x.shape, single)
         return total[0] if single else total
 
     @staticmethod
     def backward(ctx, grad):
-        x_shape, single = ctx.geometry
+        input_shape, x_shape, single = ctx.geometry
         (ph, pw), stride = ctx.pool_shape, ctx.stride
         share = grad * (1.0 / (ph * pw))
         if single:
@@ -153,33 +196,63 @@ class AvgPool(Function):
         else:
             spread = np.broadcast_to(share[:, :, :, None, None, :], (n, ho, wo, ph, pw, c))
             dx = _scattered(spread, x_shape, stride)
+        if ctx.padding != (0, 0):
+            dx = crop_spatial(dx, _sides(ctx.padding), input_shape)
         return dx[0] if single else dx
 
 
-def _pool_arguments(op, x, pool_shape, stride):
+def _sides(padding):
+    """(rows, cols) as (top, bottom, left, right)."""
+    return padding[0], padding[0], padding[1], padding[1]
+
+
+def pool_padding(where, padding, pool):
+    """A pooling's padding: an int or (rows, cols), each at most half the window (as PyTorch: then every window
+    holds at least one input element), as a pair."""
+    pads = (0, 0) if type(padding) is int and padding == 0 else checks.padding(where, padding)
+    if isinstance(pads, str):
+        raise ValueError(f"{where}: padding must be an int or (rows, cols), got {padding!r}")
+    if pads[0] > pool[0] // 2 or pads[1] > pool[1] // 2:
+        raise ValueError(f"{where}: padding {pads} must be at most half the {pool[0]}x{pool[1]} window, i.e. at "
+                         f"most {(pool[0] // 2, pool[1] // 2)}")
+    return pads
+
+
+def _pool_arguments(op, x, pool_shape, stride, padding):
+    """Validate before the op runs; returns (pool, stride, padding) as pairs of ints."""
     x_shape = np.shape(x)
     if len(x_shape) not in (3, 4):
         raise ValueError(f"{op}: x must be (N, H, W, C) or one (H, W, C) sample, got shape {x_shape}")
     pool = checks.positive_pair(op, "pool_shape", pool_shape)
     stride = pool if stride is None else checks.positive_pair(op, "stride", stride)
-    if pool[0] > x_shape[-3] or pool[1] > x_shape[-2]:
-        raise ValueError(f"{op}: the {pool[0]}x{pool[1]} window does not fit the input of shape {x_shape}")
-    return pool, stride
+    try:
+        pads = pool_padding(op, padding, pool)
+    except ValueError as err:
+        raise ValueError(f"{err} (input shape {x_shape})") from None
+    if pool[0] > x_shape[-3] + 2 * pads[0] or pool[1] > x_shape[-2] + 2 * pads[1]:
+        padded = "" if pads == (0, 0) else f" padded by {pads}"
+        raise ValueError(f"{op}: the {pool[0]}x{pool[1]} window does not fit the input of shape {x_shape}{padded}")
+    return pool, stride, pads
 
 
-def maxpool(x, pool_shape=(2, 2), stride=2):
-    """Max over (ph, pw) windows moved by `stride` (None: the pool size) on (N, H, W, C); floor output size.
+def maxpool(x, pool_shape=(2, 2), stride=None, padding=0):
+    """Max over (ph, pw) windows moved by `stride` (default: the pool size, as PyTorch and Keras) on (N, H, W, C) or
+    (H, W, C); `padding` (rows, cols) or an int, at most half the window, pads with -inf, so padding never wins;
+    floor output size, Ho = (H + 2*rows - ph) // sh + 1.
 
-    Gradient: g goes to exactly one element per window, the first maximum in row-major order.
+    Gradient: g goes to exactly one element per window: the first maximum in row-major order, or where the window
+    holds NaN (the output is then NaN) its last NaN, as PyTorch.
     """
-    pool, stride = _pool_arguments("maxpool", x, pool_shape, stride)
-    return apply(MaxPool, x, pool_shape=pool, stride=stride)
+    pool, stride, padding = _pool_arguments("maxpool", x, pool_shape, stride, padding)
+    return apply(MaxPool, x, pool_shape=pool, stride=stride, padding=padding)
 
 
-def avgpool(x, pool_shape=(2, 2), stride=2):
-    """Mean over (ph, pw) windows moved by `stride` (None: the pool size) on (N, H, W, C); floor output size.
+def avgpool(x, pool_shape=(2, 2), stride=None, padding=0):
+    """Mean over (ph, pw) windows moved by `stride` (default: the pool size, as PyTorch and Keras) on (N, H, W, C) or
+    (H, W, C); `padding` (rows, cols) or an int, at most half the window, pads with zeros that COUNT in the mean
+    (PyTorch's default count_include_pad=True; Keras's "same" pooling leaves them out); floor output size.
 
     Gradient: g / (ph*pw) to every element of each window, summed where windows overlap.
     """
-    pool, stride = _pool_arguments("avgpool", x, pool_shape, stride)
-    return apply(AvgPool, x, pool_shape=pool, stride=stride)
+    pool, stride, padding = _pool_arguments("avgpool", x, pool_shape, stride, padding)
+    return apply(AvgPool, x, pool_shape=pool, stride=stride, padding=padding)

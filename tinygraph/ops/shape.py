@@ -1,8 +1,11 @@
-"""Ops that move elements without changing them: reshape, flatten, transpose, pad, indexing."""
+"""Ops that move elements without changing them: reshape, flatten, squeeze, expand_dims, transpose, swapaxes,
+moveaxis, flip, pad, indexing. (Joins are in join.py, copies in replicate.py.)"""
+import numbers
 import operator
 
 import numpy as np
 
+from .. import checks
 from ..tensor import Tensor, as_tensor
 from .function import Function, apply
 
@@ -27,6 +30,17 @@ class Transpose(Function):
     def backward(ctx, grad):
         axes = ctx.axes
         return np.transpose(grad, None if axes is None else np.argsort(axes))
+
+
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        return np.flip(x, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # The same reversal as an index, which a recorded (create_graph) backward can run on a Tensor too.
+        return grad[tuple(slice(None, None, -1) if ax in ctx.axis else slice(None) for ax in range(grad.ndim))]
 
 
 class Pad(Function):
@@ -76,7 +90,8 @@ def _normalize_index(index):
     return tuple(one(p) for p in index) if isinstance(index, tuple) else one(index)
 
 
-def _shape_tuple(shape):
+def shape_tuple(shape, where="reshape"):
+    """`shape` (an int or a sequence of ints) as a tuple of ints, or a TypeError naming `where`."""
     if type(shape) is tuple and all(type(n) is int for n in shape):  # the common case, checked cheaply
         return shape
     if np.ndim(shape) == 0:
@@ -84,7 +99,7 @@ def _shape_tuple(shape):
     try:
         return tuple(operator.index(n) for n in shape)
     except (TypeError, ValueError):
-        raise TypeError(f"reshape: the shape must be a tuple of ints, got {shape!r}") from None
+        raise TypeError(f"{where}: the shape must be a tuple of ints, got {shape!r}") from None
 
 
 def _check_reshape(x, shape):
@@ -97,7 +112,7 @@ def _check_reshape(x, shape):
 
 def reshape(x, shape):
     """The same elements in a new shape (one axis may be -1); gradient: g reshaped back."""
-    x, shape = as_tensor(x), _shape_tuple(shape)
+    x, shape = as_tensor(x), shape_tuple(shape)
     if shape != x.shape:
         _check_reshape(x, shape)
     return apply(Reshape, x, shape=shape)
@@ -128,8 +143,61 @@ def transpose(x, axes=None):
     return apply(Transpose, x, axes=axes)
 
 
+def squeeze(x, axis=None):
+    """Remove axes of length 1 (every one when axis is None), composed as reshape."""
+    x = as_tensor(x)
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    else:
+        axes = checks.axes("squeeze", axis, x.shape)
+        for ax in axes:
+            if x.shape[ax] != 1:
+                raise ValueError(f"squeeze: axis {ax} has length {x.shape[ax]}, not 1 (input shape {x.shape}); "
+                                 f"only axes of length 1 can be removed")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def expand_dims(x, axis):
+    """Insert axes of length 1 at the positions `axis` of the result (an int or a tuple), composed as reshape."""
+    x = as_tensor(x)
+    ndim = x.ndim + (1 if np.ndim(axis) == 0 else len(axis))
+    axes = checks.ordered_axes("expand_dims", axis, x.shape, ndim=ndim)
+    lengths = iter(x.shape)
+    return reshape(x, tuple(1 if i in axes else next(lengths) for i in range(ndim)))
+
+
+def swapaxes(x, axis1, axis2):
+    """Exchange two axes, composed as transpose."""
+    x = as_tensor(x)
+    order = list(range(x.ndim))
+    a, b = checks.one_axis("swapaxes", axis1, x.shape), checks.one_axis("swapaxes", axis2, x.shape)
+    order[a], order[b] = b, a
+    return transpose(x, tuple(order))
+
+
+def moveaxis(x, source, destination):
+    """Move axes `source` to the positions `destination` (ints or sequences), as NumPy; composed as transpose."""
+    x = as_tensor(x)
+    src = checks.ordered_axes("moveaxis", source, x.shape)
+    dst = checks.ordered_axes("moveaxis", destination, x.shape)
+    if len(src) != len(dst):
+        raise ValueError(f"moveaxis: source {source!r} and destination {destination!r} must name as many axes "
+                         f"(input shape {x.shape})")
+    order = [ax for ax in range(x.ndim) if ax not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(x, tuple(order))
+
+
+def flip(x, axis=None):
+    """Reverse the order of elements along `axis` (every axis when None); gradient: g flipped back."""
+    x = as_tensor(x)
+    return apply(Flip, x, axis=checks.axes("flip", axis, x.shape))
+
+
 def pad(x, pad_width, value=0.0):
-    """Pad with a constant (`pad_width` as in np.pad); gradient: the inner part of g."""
+    """Pad with a constant (`pad_width` as in np.pad; a negative width crops that many elements instead, as
+    PyTorch's F.pad), composed as slicing for the crop; gradient: the inner part of g."""
     x = as_tensor(x)
     ndim = x.ndim
     try:
@@ -138,9 +206,16 @@ def pad(x, pad_width, value=0.0):
     except (TypeError, ValueError):
         raise ValueError(f"pad: pad_width must be an int, a (before, after) pair or one pair per axis, got "
                          f"{pad_width!r} for shape {tuple(x.shape)}") from None
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"pad: value must be a number, got {value!r} (input shape {x.shape})")
+    crop = tuple(slice(-min(a, 0), n + min(b, 0)) for (a, b), n in zip(widths, x.shape))
+    for (a, b), n in zip(widths, x.shape):
+        if -min(a, 0) - min(b, 0) > n:
+            raise ValueError(f"pad: widths {(a, b)} crop {-min(a, 0) - min(b, 0)} elements from an axis of length "
+                             f"{n} (input shape {x.shape})")
     if any(a < 0 or b < 0 for a, b in widths):
-        raise ValueError(f"pad: widths must not be negative, got {pad_width!r} for shape {tuple(x.shape)}")
-    return apply(Pad, x, pad_width=widths, value=value)
+        x = getitem(x, crop)
+    return apply(Pad, x, pad_width=tuple((max(a, 0), max(b, 0)) for a, b in widths), value=value)
 
 
 def getitem(x, index):

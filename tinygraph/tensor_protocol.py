@@ -1,0 +1,126 @@
+"""What a Tensor shows and which PyTorch habits it answers: its printed form, `size`, and `dim=` / `keepdim=`.
+
+Imports nothing of tinygraph (tensor.py, at the bottom of the package, uses it when it loads).
+
+PyTorch spellings are accepted where they mean what tinygraph's mean (`dim=` for `axis=`, `keepdim=` for
+`keepdims=`, `.t()`, `.view()`, `.unsqueeze()`, `.permute()`, `.numel()`, `.dim()`), and answered with an error showing
+tinygraph's spelling where PyTorch's meaning differs: `x.size()` (size is NumPy's element count), `x.max(dim=1)`
+(PyTorch returns values and indices) and `x.sum(dim=())` (PyTorch reduces every axis, NumPy none).
+"""
+import functools
+import inspect
+
+import numpy as np
+
+# Shown without a dtype, as PyTorch leaves out its defaults: what Tensor([0.5]), Tensor([1]) and Tensor([True]) give.
+DEFAULT_DTYPES = (np.dtype(np.float32), np.dtype(np.int_), np.dtype(np.bool_))
+
+
+def tensor_repr(data, requires_grad=False, op=None, name=None):
+    """`Tensor([[0.1, 0.2]], requires_grad=True, op=tanh)`: the values as NumPy prints them, then what differs
+    from a plain constant."""
+    data = np.asarray(data)
+    parts = [np.array2string(data, separator=", ", prefix="Tensor(", suffix=")")]
+    if data.size == 0 and data.ndim != 1:
+        parts.append(f"shape={data.shape}")  # `[]` alone does not say which axes are empty
+    if data.dtype not in DEFAULT_DTYPES:
+        parts.append(f"dtype={data.dtype}")
+    if requires_grad:
+        parts.append("requires_grad=True")
+    if op is not None:
+        parts.append(f"op={op}")
+    if name:
+        parts.append(f"name={name!r}")
+    return f"Tensor({', '.join(parts)})"
+
+
+class Size(int):
+    """`Tensor.size`: the number of elements, an int as in NumPy. Calling it, as PyTorch's `x.size()`, says what to
+    write instead rather than failing with "'int' object is not callable"."""
+
+    def __new__(cls, size, shape):
+        out = super().__new__(cls, size)
+        out.shape = shape
+        return out
+
+    def __call__(self, *dim):
+        raise TypeError(f"size: in tinygraph `size` is the number of elements ({int(self)}), an int as in NumPy, not "
+                        f"a method; for PyTorch's x.size() write x.shape (here {self.shape}), for x.size(d) write "
+                        f"x.shape[d]")
+
+    def __repr__(self):
+        return int.__repr__(self)
+
+    __str__ = __repr__
+
+
+def one_element(tensor, where):
+    """The value of a one-element tensor as a Python scalar; otherwise an error naming `where` and the shape."""
+    if tensor.data.size != 1:
+        raise ValueError(f"{where}: only a one-element tensor converts to a Python scalar, got shape {tensor.shape}"
+                         f"{'' if tensor.data.size else ' (empty)'}")
+    return tensor.data.item()
+
+
+# ----- dim= and keepdim= -----------------------------------------------------------------------------------------
+
+_NUMPY_KEYWORDS = {"axis", "keepdims", "ddof"}  # the common case: nothing to translate
+
+# PyTorch's max(dim=d) / min(dim=d) return (values, indices); tinygraph's return the values only.
+_TUPLE_RESULTS = {"max": "argmax", "min": "argmin"}
+
+
+def _numpy_keywords(name, kwargs):
+    """kwargs with dim= as axis= and keepdim= as keepdims=, or an error where PyTorch means something else."""
+    kwargs = dict(kwargs)
+    if "dim" in kwargs:
+        if "axis" in kwargs:
+            raise TypeError(f"{name}: got both dim= (PyTorch's spelling) and axis=; write axis= only")
+        dim = kwargs.pop("dim")
+        if name in _TUPLE_RESULTS:
+            raise TypeError(f"{name}: PyTorch's {name}(dim=d) returns (values, indices); tinygraph's {name}(axis=d) "
+                            f"returns the values only: write x.{name}(axis=d), and x.{_TUPLE_RESULTS[name]}(axis=d) "
+                            f"for the indices")
+        if isinstance(dim, (tuple, list)) and not dim:
+            raise ValueError(f"{name}: dim={dim!r} reduces every axis in PyTorch but none in NumPy; write axis=None "
+                             f"to reduce every axis, or axis=() for none")
+        if name in ("var", "std") and not {"ddof", "correction", "unbiased"} & kwargs.keys():
+            raise TypeError(f"{name}: PyTorch's {name}(dim=d) divides by n - 1, NumPy's {name}(axis=d) by n; write "
+                            f"x.{name}(axis=d, ddof=1) for PyTorch's result, or ddof=0 for NumPy's")
+        kwargs["axis"] = dim
+    if "correction" in kwargs or "unbiased" in kwargs:  # PyTorch's names for ddof
+        if "ddof" in kwargs or ("correction" in kwargs and "unbiased" in kwargs):
+            raise TypeError(f"{name}: give one of ddof= (tinygraph's spelling), correction= and unbiased=")
+        kwargs["ddof"] = kwargs.pop("correction") if "correction" in kwargs else int(bool(kwargs.pop("unbiased")))
+    if "keepdim" in kwargs:
+        if "keepdims" in kwargs:
+            raise TypeError(f"{name}: got both keepdim= (PyTorch's spelling) and keepdims=; write keepdims= only")
+        kwargs["keepdims"] = kwargs.pop("keepdim")
+    return kwargs
+
+
+def with_torch_keywords(function):
+    """`function` (an op or a Tensor method that takes `axis`) also taking PyTorch's `dim=` and `keepdim=`, or
+    refusing them with tinygraph's spelling where PyTorch's meaning differs."""
+    name = function.__name__
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        if kwargs and not kwargs.keys() <= _NUMPY_KEYWORDS:
+            kwargs = _numpy_keywords(name, kwargs)
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def takes_axis(function):
+    return inspect.isfunction(function) and "axis" in inspect.signature(function).parameters
+
+
+def accept_torch_keywords(cls):
+    """Let every public method of `cls` that takes `axis` take PyTorch's `dim=` (and `keepdim=`) too: done once for
+    the whole class, so each reduction, softmax or join method gets it however and whenever it is added."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and takes_axis(member):
+            setattr(cls, name, with_torch_keywords(member))
+    return cls

@@ -508,11 +508,12 @@ VAR_KWARGS = [{}, {"ddof": 1}, {"axis": 1, "ddof": 1}, {"axis": -1, "ddof": 0, "
 CLIP_KWARGS = [{"min": -0.5, "max": 0.5}, {"min": -0.5}, {"max": 0.5}, {"min": np.float64(-0.5), "max": 1}]
 SQUEEZE_SHAPES = [((1, 3, 1),), ((1,),), ((),), ((2, 1, 3),), ((1, 0, 1),)]
 SHAPE_AXES3 = [{}, {"axis": 0}, {"axis": -1}, {"axis": (0, 2)}, {"axis": ()}, {"axis": None}]
-JOIN_SHAPES = [((2, 3), (2, 3)), ((2, 3), (4, 3)), ((2, 3), (2, 1)), ((3,), (2,)), ((0, 3), (2, 3)), ((1, 2, 3), (1, 2, 3))]
+JOIN_SHAPES = [((2, 3), (2, 3)), ((2, 3), (4, 3)), ((2, 3), (2, 1)), ((3,), (2,)), ((0, 3), (2, 3)),
+               ((1, 2, 3), (1, 2, 3))]
 TILE_REPS = [2, (2, 1), (1, 3), (2, 1, 2), (), 0, (0, 2)]
-SPLITS = [{"indices_or_sections": 2}, {"indices_or_sections": 3, "axis": 1}, {"indices_or_sections": [1, 3], "axis": -1},
-          {"indices_or_sections": [], "axis": 0}, {"indices_or_sections": [-1, 1, 5], "axis": 1},
-          {"indices_or_sections": 1, "axis": 1}]
+SPLITS = [{"indices_or_sections": 2}, {"indices_or_sections": 3, "axis": 1},
+          {"indices_or_sections": [1, 3], "axis": -1}, {"indices_or_sections": [], "axis": 0},
+          {"indices_or_sections": [-1, 1, 5], "axis": 1}, {"indices_or_sections": 1, "axis": 1}]
 
 _ABS = OpCase("abs", tg.abs, np.abs, UNARY_SHAPES, domain="away_from_zero", kind="unary", rtol=0)
 _CLIP = OpCase("clip", tg.clip, lambda x, min=None, max=None: np.clip(x, min, max), UNARY_SHAPES,

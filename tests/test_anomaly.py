@@ -128,6 +128,15 @@ def test_sqrt_at_zero_names_the_op_in_backward_and_draws_its_path_to_the_loss(op
     assert len(red_edges) == 5
 
 
+def test_with_create_graph_the_fault_is_named_in_backward_not_in_the_recorded_formula():
+    x = Tensor(np.array([4.0, 0.0]), requires_grad=True)
+    with tg.detect_anomaly():
+        loss = tg.sqrt(x).sum()
+        with pytest.raises(tg.AnomalyError, match=r"in backward, sqrt .* returned inf") as caught:
+            tg.grad(loss, [x], create_graph=True)
+    assert caught.value.phase == "backward"
+
+
 def test_a_nan_gradient_passed_to_backward_is_named():
     x = Tensor(np.ones(2), requires_grad=True)
     y = tg.tanh(x)

@@ -10,7 +10,7 @@ import numpy as np
 import pooch
 import pytest
 
-from tinygraph import datasets
+from tinygraph import datasets, download
 from tinygraph.datasets import MnistUnavailableError, load_idx, load_mnist, one_hot, read_idx
 
 
@@ -240,7 +240,7 @@ def trickling_server(monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setitem(sys.modules, "keras", None)
     monkeypatch.delenv(datasets.SOURCE_ENV, raising=False)
-    monkeypatch.setattr(datasets, "DOWNLOAD_GRACE", 0.5)
+    monkeypatch.setattr(download, "DOWNLOAD_GRACE", 0.5)
     yield f"http://127.0.0.1:{server.server_address[1]}/mnist.npz"
     stop.set()
     server.shutdown()
@@ -264,8 +264,8 @@ def test_a_trickling_download_gives_up_and_falls_back_with_one_line(trickling_se
 
 def test_a_download_past_its_deadline_gives_up(trickling_server, monkeypatch, tmp_path):
     monkeypatch.setattr(datasets, "MNIST_URL", trickling_server)
-    monkeypatch.setattr(datasets, "DOWNLOAD_MIN_RATE", 0)
-    monkeypatch.setattr(datasets, "DOWNLOAD_DEADLINE", 1.5)
+    monkeypatch.setattr(download, "DOWNLOAD_MIN_RATE", 0)
+    monkeypatch.setattr(download, "DOWNLOAD_DEADLINE", 1.5)
     with pytest.raises(MnistUnavailableError, match=r"download failed \(not finished within 2 s\)"):
         load_mnist(source="download", cache_dir=tmp_path, verbose=False)
 

@@ -17,6 +17,7 @@ from .tensor import Tensor
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _LAYER_CALL = os.path.join(_PACKAGE, "layers", "base.py")
+_ENGINE = os.path.join(_PACKAGE, "engine.py")
 _ATTR_CHARS = 40
 
 
@@ -39,10 +40,12 @@ class AnomalyError(RuntimeError):
 # ----- forward -----------------------------------------------------------------------------------------------
 def after_forward(ctx, out):
     """Remember where the op was created and what it saved; raise if its output holds NaN or inf."""
-    ctx.anomaly_origin = _user_frame()
+    ctx.anomaly_origin, in_backward = _user_frame()
     if ctx.needs_input_grad:
         ctx.anomaly_checksums = [_digest(a) for a in ctx.saved_arrays]
-    if _finite(out):
+    if in_backward or _finite(out):
+        # An op recorded by backward(create_graph=True) is part of a gradient formula: the engine's check of
+        # the gradient it yields names the op being differentiated, which is what the user wrote.
         return
     ctx.anomaly_fault = "forward"
     tensor = Tensor._wrap(out, bool(ctx.needs_input_grad), ctx)
@@ -112,17 +115,19 @@ def _saved_name(ctx, node, array):
 
 # ----- where an op was created -------------------------------------------------------------------------------
 def _user_frame():
-    """(file, line, function, layer name or None) of the first caller outside the tinygraph package; the layer is
-    the one whose `__call__` the op ran in, if any. A frame walk: far cheaper than `traceback.extract_stack`."""
-    frame, layer = sys._getframe(2), None
+    """(file, line, function, layer name or None) of the first caller outside the tinygraph package, or None; and
+    whether the op runs inside the engine's backward. The layer is the one whose `__call__` the op ran in, if any.
+    A frame walk: far cheaper than `traceback.extract_stack`."""
+    frame, layer, in_backward = sys._getframe(2), None, False
     while frame is not None:
         code = frame.f_code
         if not code.co_filename.startswith(_PACKAGE):
-            return code.co_filename, frame.f_lineno, code.co_name, layer
+            return (code.co_filename, frame.f_lineno, code.co_name, layer), in_backward
         if layer is None and code.co_name == "__call__" and code.co_filename == _LAYER_CALL:
             layer = getattr(frame.f_locals.get("self"), "name", None)
+        in_backward = in_backward or (code.co_name == "_propagate" and code.co_filename == _ENGINE)
         frame = frame.f_back
-    return None
+    return None, in_backward
 
 
 def _origin_text(ctx):

@@ -50,7 +50,7 @@ class MeanSquaredError(Function):
     def forward(ctx, pred, target, reduction):
         difference = pred - target
         if ctx.needs_input_grad:
-            ctx.save_for_backward(pred, target)
+            ctx.save_for_backward(difference)
         if reduction == "none":
             return difference * difference
         flat = difference
@@ -60,7 +60,14 @@ class MeanSquaredError(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        pred, target = ctx.saved_arrays
+        (difference,) = ctx.saved_arrays
+        scaled = difference * (_spread(grad, difference.size, ctx.reduction) * 2)
+        return scaled, (-scaled if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def recorded_backward(ctx, output, grad):
+        """backward as recorded ops (create_graph=True), from the inputs: the same formula."""
+        pred, target = ctx.parents
         scaled = (pred - target) * (_spread(grad, pred.size, ctx.reduction) * 2)
         return scaled, (-scaled if ctx.needs_input_grad[1] else None)
 

@@ -45,8 +45,9 @@ def parse_args(description, fast=None):
                         help="train data-parallel on the MPI ranks (mpiexec -n 2 python -m mpi4py "
                              "examples/cnn_mnist.py --distributed); --batch-size is then per rank, by default the "
                              "recipe's batch split over the ranks")
-    parser.add_argument("--scale-lr", action="store_true",
-                        help="with --distributed: multiply the learning rate by the number of ranks")
+    parser.add_argument("--scale-lr", action=argparse.BooleanOptionalAction,
+                        help="with --distributed: multiply the learning rate by the number of ranks (default: on "
+                             "only when the recipe's batch is too small to split, as the tutorial's batch of 1)")
     args = parser.parse_args()
     recipe = dict(RECIPES[args.recipe])
     if args.recipe == "fast":
@@ -63,8 +64,11 @@ def parse_args(description, fast=None):
 
 def mpi_world(parser, args, recipe_batch):
     """MPI.COMM_WORLD for --distributed, else None. The global batch stays the recipe's (split over the ranks)
-    unless --batch-size is given; ranks other than 0 print nothing (they hold the same weights)."""
+    unless --batch-size is given; a recipe batch smaller than the ranks grows, and the learning rate with it (the
+    tutorial's per-sample SGD then keeps its step per sample). Ranks other than 0 print nothing."""
     if not args.distributed:
+        if args.scale_lr:
+            parser.error("--scale-lr scales the learning rate by the number of MPI ranks: add --distributed")
         return None
     from tinygraph import distributed
 
@@ -74,6 +78,8 @@ def mpi_world(parser, args, recipe_batch):
         parser.error(f"--distributed: {err}")
     if recipe_batch is not None:
         args.batch_size = max(1, recipe_batch // comm.size)
+    if args.scale_lr is None:
+        args.scale_lr = recipe_batch is not None and recipe_batch < comm.size
     if comm.rank:
         sys.stdout = open(os.devnull, "w")
     return comm
@@ -142,10 +148,11 @@ def train_and_report(net, args):
           f"{args.optimizer} lr {args.lr}, {args.loss} loss")
     net.use(args.loss, optimizer=args.optimizer)
     if args.comm is not None:
-        print(f"data-parallel on {args.comm.size} MPI ranks: global batch {args.batch_size * args.comm.size}")
+        scaled = f", learning rate x {args.comm.size} (--scale-lr)" if args.scale_lr else ""
+        print(f"data-parallel on {args.comm.size} MPI ranks: global batch {args.batch_size * args.comm.size}{scaled}")
     started = time.perf_counter()
     net.fit(x_train, targets, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, comm=args.comm,
-            scale_lr=args.scale_lr)
+            scale_lr=bool(args.scale_lr))
     seconds = time.perf_counter() - started
     accuracy = net.evaluate(x_test, y_test)
     print(f"test accuracy: {accuracy:.4f} on {len(x_test)} held-out images")

@@ -113,3 +113,19 @@ def test_dilation_errors_name_the_op_and_shapes(kwargs, message):
         tg.correlate(X, W, **kwargs)
     with pytest.raises(ValueError, match=message.replace("correlate", "convolve")):
         tg.convolve(X, W, **kwargs)
+
+
+def test_convolutional_layer_takes_dilation():
+    from tinygraph.layers import ConvolutionalLayer
+
+    x = np.random.default_rng(9).standard_normal((2, 9, 8, 3))
+    layer = ConvolutionalLayer(4, (3, 3), padding=(1, 1), dilation=2, seed=0)
+    out = layer(x)
+    assert out.shape == (2, 7, 6, 4) and layer.dilation == (2, 2)
+    expected = loop_correlate(x, layer.filters.data, layer.bias.data, 1, 1, 2)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    config = layer.get_config()
+    assert config["dilation"] == [2, 2] and ConvolutionalLayer(**config).dilation == (2, 2)
+    assert ConvolutionalLayer(4, (3, 3)).get_config()["dilation"] == [1, 1]
+    with pytest.raises(ValueError, match=r"ConvolutionalLayer: dilation must be >= 1"):
+        ConvolutionalLayer(4, 3, dilation=0)

@@ -176,3 +176,24 @@ def test_errors_name_the_op_and_shapes(args, kwargs, message):
 def test_output_padding_up_to_the_dilation_is_allowed():
     out = tg.conv_transpose(Y, WT, stride=1, dilation=3, output_padding=2)
     assert out.shape == (2, 4 + 6 + 2, 5 + 6 + 2, 2)
+
+
+@pytest.mark.parametrize(
+    "op, shapes, kwargs",
+    [
+        (tg.conv_transpose, [(2, 3, 3, 2), (2, 3, 3, 3), (3,)], {"stride": 2, "padding": 1, "output_padding": 1}),
+        (tg.conv_transpose, [(3, 3, 2), (2, 2, 3, 3), (3,)],
+         {"stride": (1, 2), "padding": (1, 0), "output_padding": (1, 1), "dilation": 2}),
+        (tg.correlate, [(2, 6, 5, 2), (3, 3, 2, 2), (3,)], {"stride": 2, "padding": 1}),
+        (tg.correlate, [(1, 6, 5, 2), (3, 2, 3, 2), (3,)], {"padding": "same", "dilation": (2, 1)}),
+        (tg.correlate, [(7, 6, 2), (2, 2, 2, 2), (2,)], {"stride": (2, 1), "padding": (1, 0), "dilation": 2}),
+    ],
+    ids=str,
+)
+def test_second_derivatives(op, shapes, kwargs):
+    """Under create_graph each op's backward runs as the other op (and a filter correlation): gradgradcheck."""
+    rng = np.random.default_rng(8)
+    inputs = [tg.Tensor(rng.standard_normal(shape), requires_grad=True) for shape in shapes]
+    assert tg.gradgradcheck(lambda x, w, b: op(x, w, b, **kwargs), *inputs)
+    x, w, b = inputs
+    assert tg.gradgradcheck(lambda w: op(x.data, w, **kwargs), w)

@@ -40,6 +40,7 @@ def test_fast_recipe_runs_and_draws(script, tmp_path):
     (["--graph", "step.dot"], "--graph step.dot: the file name must end in .svg or .png or .pdf"),
     (["--save", "nowhere/net.npz"], "--save nowhere/net.npz: the folder"),
     (["--samples", "0"], "--samples: must be a positive whole number"),
+    (["--scale-lr"], "--scale-lr scales the learning rate by the number of MPI ranks: add --distributed"),
 ])
 def test_bad_flags_stop_before_training(flags, message, tmp_path):
     env = dict(os.environ, TINYGRAPH_MNIST_SOURCE="sample")

@@ -155,3 +155,25 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
     assert tg.gradcheck(lambda t: apply(WrongCube, t).sum(), x)
     with pytest.raises(RuntimeError, match="wrongcube: second derivatives are not supported"):
         tg.gradgradcheck(lambda t: apply(WrongCube, t).sum(), x)
+
+
+def test_a_backward_formula_that_turns_a_tensor_into_an_array_is_refused_when_recorded():
+    from tinygraph.ops.function import Function, apply
+
+    class Leaky(Function):
+        """2x whose backward goes through a plain array: fine at first order, a silent cut when recorded."""
+
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            out = np.zeros(grad.shape)
+            out[...] = grad  # NumPy converts a Tensor here
+            return 2 * out
+
+    x = leaf64([0.5, 1.5])
+    assert tg.gradcheck(lambda t: apply(Leaky, t).sum(), x)
+    with pytest.raises(RuntimeError, match="turned into an array while a backward pass was recorded"):
+        tg.grad((apply(Leaky, x) * x).sum(), [x], create_graph=True)

@@ -110,17 +110,34 @@ def label_range(where, labels, classes):
     return labels
 
 
-def float_inputs(where, x):
-    """A non-empty batch of inputs as a float array (float32 unless float64), without NaN or infinities."""
-    x = np.asarray(x.data if isinstance(x, Tensor) else x)
-    if x.dtype.kind in "biu" or (x.dtype.kind == "f" and x.dtype not in (np.float32, np.float64)):
-        x = x.astype(np.float32)
-    elif x.dtype.kind != "f":
+def as_array(where, what, value):
+    """`value` (an array, a Tensor or nested lists) as an ndarray; a ragged list is refused naming `where`."""
+    try:
+        return np.asarray(value.data if isinstance(value, Tensor) else value)
+    except ValueError as err:  # NumPy's "inhomogeneous shape" names neither the call nor the argument
+        raise ValueError(f"{where}: {what} must be an array with rows of equal length, got a ragged list ({err})") \
+            from None
+
+
+def float_inputs(where, x, dtype=None):
+    """A non-empty batch of inputs as a float array without NaN or infinities, in `dtype` when given (a network's),
+    else float32 unless float64."""
+    x = as_array(where, "the inputs", x)
+    if x.dtype.kind not in "biuf":
         raise TypeError(f"{where}: inputs must be numbers, got dtype {x.dtype}")
     if x.ndim < 1 or len(x) == 0:
         raise ValueError(f"{where}: expected a non-empty batch of samples, got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{where}: the samples have shape {x.shape[1:]}, which holds no values; give each sample at "
+                         f"least one feature")
+    if dtype is None:
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
+    cast = x.dtype.kind == "f" and x.dtype != dtype
+    with np.errstate(over="ignore"):
+        x = x.astype(dtype, copy=False)
     if not np.isfinite(x).all():
-        raise ValueError(f"{where}: the inputs of shape {x.shape} contain NaN or infinite values")
+        raise ValueError(f"{where}: the inputs of shape {x.shape} contain NaN or infinite values"
+                         f"{f' (as {np.dtype(dtype).name})' if cast else ''}")
     return x
 
 

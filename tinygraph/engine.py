@@ -9,7 +9,7 @@ import numpy as np
 from . import anomaly as _anomaly
 from . import grad_mode
 from . import tensor as _tensor
-from .grad_mode import enable_grad
+from .grad_mode import enable_grad, recorded_backward
 from .ops.function import unbroadcast
 from .tensor import Tensor
 
@@ -129,6 +129,8 @@ def _propagate(roots, root_grads, retain_graph, create_graph, captured=None):
             key = id(parent)
             previous = pending.get(key)
             pending[key] = pg if previous is None else previous + pg
+        if create_graph:
+            _mark_backward_ops(ctx, node, g, [pending.get(id(p)) for p in ctx.parents])
         if not retain_graph:
             ctx.saved_arrays = None  # frees the saved arrays and marks the node as gone through
 
@@ -191,9 +193,14 @@ def _as_list(where, what, value):
     return items
 
 
+@contextlib.contextmanager
 def _recording(create_graph):
     """Record the backward pass when it is to be differentiated again; otherwise leave grad mode as it is."""
-    return enable_grad() if create_graph else contextlib.nullcontext()
+    if not create_graph:
+        yield
+        return
+    with enable_grad(), recorded_backward():
+        yield
 
 
 def _recorded_backward(ctx, output, grad):
@@ -204,6 +211,23 @@ def _recorded_backward(ctx, output, grad):
     if hasattr(function, "recorded_backward"):
         return function.recorded_backward(ctx, output, grad)
     return function.backward(_TensorContext(ctx, output), grad)
+
+
+def _mark_backward_ops(ctx, output, grad, results):
+    """Flag the ops that recording ctx's backward just added (the graph viewer draws them as backward ops): those
+    behind `results` back to what existed before it, the op's output and inputs and the incoming gradient."""
+    before = {id(output), id(grad), *(id(p) for p in ctx.parents)}
+    order = ctx.__dict__.get("backward_order", 0) + 1  # 2 for the backward of a backward op, and so on
+
+    def new(t):
+        return t._ctx is not None and id(t) not in before and "backward_of" not in t._ctx.__dict__
+
+    visited = set()
+    for result in results:
+        if isinstance(result, Tensor):
+            for t in topological_order(result, follow=new, visited=visited):
+                if new(t):
+                    t._ctx.backward_of, t._ctx.backward_order = ctx.function.name, order
 
 
 class _TensorContext:

@@ -13,10 +13,12 @@ class _ThreadState(threading.local):
 
     enabled = True
     anomaly = False  # read by apply (forward) and the engine (backward); see tinygraph/anomaly.py
+    in_recorded_backward = False  # set by the engine while a backward pass is recorded (create_graph)
 
     def __init__(self):
         self.previous = []
         self.anomaly_previous = []
+        self.in_recorded_backward_previous = []
 
 
 state = _ThreadState()
@@ -72,3 +74,11 @@ def is_anomaly_enabled():
 def is_grad_enabled():
     """Whether ops record a graph in this thread."""
     return state.enabled
+
+
+class recorded_backward(_GradMode):
+    """The engine's mode while it records a backward pass (create_graph): ops record, and a Tensor that requires grad
+    refuses to become a plain array (which would silently cut the graph of the gradient)."""
+
+    mode = True
+    switch, stack = "in_recorded_backward", "in_recorded_backward_previous"

@@ -75,8 +75,11 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
 
 def gradgradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
-    """Check second derivatives: the gradient of `fn` computed with `create_graph=True` (projected on fixed random
-    directions, so every element of every Hessian-vector product counts) is itself checked with `gradcheck`.
+    """Check second derivatives, as PyTorch's gradgradcheck: the first derivative of `fn` computed with
+    `create_graph=True`, projected on fixed random directions (so every element of every Hessian-vector product
+    counts), is itself checked with `gradcheck`, against the inputs and against the gradient fed to the output.
+    The latter catches a backward that is linear in that gradient but drops its graph, which the inputs alone
+    cannot show (an op whose gradient does not depend on its inputs, such as a sum, has a zero Hessian).
     Returns True, or raises GradcheckError."""
     from .engine import grad
 
@@ -89,23 +92,19 @@ def gradgradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         out = fn(*inputs)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradgradcheck: fn must return a Tensor, got {type(out).__name__}")
-    direction = rng.standard_normal(out.shape)
+    output_grad = Tensor(rng.standard_normal(out.shape), requires_grad=True, name="grad of the output")
     weights = [rng.standard_normal(t.shape) for t in checked]
 
     def first_derivative(*args):
+        *args, direction = args
         with enable_grad():
             result = fn(*args)
             wanted = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
             grads = grad(result, wanted, grad_outputs=direction, create_graph=True, allow_unused=True)
-            total = None
+            total = (direction * 0.0).sum()  # a zero that depends on the direction: a linear fn has no Hessian
             for g, w in zip(grads, weights):
                 if g is not None:
-                    term = (g * w).sum()
-                    total = term if total is None else total + term
-            if total is None or not total.requires_grad:
-                # The first derivative does not depend on the inputs (fn is linear): a zero that depends on them
-                # states that its derivative is zero, which central differences of a constant confirm.
-                total = (wanted[0] * 0.0).sum() + (0.0 if total is None else total)
+                    total = total + (g * w).sum()
         return total
 
-    return gradcheck(first_derivative, *inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)
+    return gradcheck(first_derivative, *inputs, output_grad, eps=eps, atol=atol, rtol=rtol, seed=seed)

@@ -6,12 +6,12 @@ import time
 
 import numpy as np
 
-from . import checks, distributed, ops, saving, targets
+from . import checks, distributed, divergence, ops, saving, targets
 from .derivative_check import derivative_option
 from .grad_mode import no_grad
 from .layers import Layer
 from .layers.base import make_rng
-from .optim import Optimizer, make_optimizer
+from .optim import Optimizer, check_lr, make_optimizer
 from .tensor import Tensor, as_tensor
 from .tutorial import TutorialLoss
 
@@ -20,11 +20,21 @@ class Network:
     """A stack of layers trained with one loss and one optimizer.
 
     `Network(seed=0).add(FCLayer(100)).add(ActivationLayer("tanh")).use("mse").fit(x, y, epochs=30, learning_rate=0.1)`
+
+    `dtype` (float32, or float64) is what the layers build their weights in; `fit`, `predict` and `evaluate` cast
+    their inputs to the weights' dtype, as Keras does, so float64 data (`x / 255.0`) trains a float32 network at
+    float32 speed.
+
+    Not thread-safe: one Network (or one optimizer) must not be trained or used from two threads at once. Separate
+    networks in separate threads are independent (grad mode is per thread).
     """
 
     LOSSES = {"mse": ops.mse, "cross_entropy": ops.cross_entropy}
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, dtype=np.float32):
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise TypeError(f"Network: dtype must be float32 or float64, got {np.dtype(dtype)}")
+        self._dtype = np.dtype(dtype)
         self.layers = []
         self.loss = None
         self.loss_name = None
@@ -91,6 +101,16 @@ class Network:
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
 
+    @property
+    def dtype(self):
+        """The float dtype the network computes in: its weights' (float64 if any is), or the one it will build in."""
+        params = self.parameters()
+        return np.result_type(*[p.dtype for p in params]) if params else self._dtype
+
+    def _inputs(self, where, x):
+        """A batch of inputs checked and cast to the network's dtype (one copy, only if the dtype differs)."""
+        return checks.float_inputs(where, x, self.dtype)
+
     def forward(self, x, training=False):
         """Run every layer on a batch; records a graph unless inside `no_grad()`."""
         if not self.layers:
@@ -104,6 +124,9 @@ class Network:
         if not self.built:
             with no_grad():
                 self.forward(x[:1])
+            if self._dtype == np.float64:  # the layers draw float32 weights: a float64 network widens them
+                for p in self.parameters():
+                    p.data = p.data.astype(np.float64)
 
     # ----- training ----------------------------------------------------------------------------------------
     def fit(self, x, y, epochs, learning_rate=None, batch_size=1, shuffle=True, validation_data=None, verbose=1,
@@ -115,22 +138,26 @@ class Network:
         passes the whole (x, y) and takes `batch_size` samples of each global batch of `batch_size * N`; gradients
         are averaged before each step, so all ranks keep rank 0's initial weights updated identically. The loss
         must be a mean over the batch. `scale_lr=True` steps with learning_rate x N (the linear scaling rule).
-        Only rank 0 prints; the loss and accuracy printed are over all ranks. See tinygraph.distributed."""
+        Only rank 0 prints; the loss and accuracy printed are over all ranks. See tinygraph.distributed.
+
+        Divergence (a NaN or infinite loss at any step, or weights found NaN or infinite at the end of an epoch)
+        stops fit with a ValueError, and the network is put back to its weights and optimizer state from the start
+        of that epoch (the last ones checked finite); the error says so."""
         if not self.layers:
             raise ValueError("Network.fit: the network has no layers; add some first, e.g. net.add(FCLayer(10))")
         if self.loss is None:
             raise ValueError("Network.fit: choose a loss first, e.g. net.use('mse') or net.use('cross_entropy')")
         epochs = checks.positive_int("Network.fit", "epochs", epochs)
         batch_size = checks.positive_int("Network.fit", "batch_size", batch_size)
-        x = checks.float_inputs("Network.fit", x)
-        y = targets.fit_targets(self, x, y)
+        verbose = _verbosity(verbose)
+        if learning_rate is not None:
+            learning_rate = check_lr("Network.fit", learning_rate)
+        comm = None if comm is None else distributed.communicator(comm)
+        # Everything is checked before the network is built or changed: a refused fit leaves it as it was.
+        x, y, validation = targets.training_data(self, x, y, validation_data)
         self._build(x)
-        if tuple(x.shape[1:]) != tuple(self.input_shape):
-            raise ValueError(f"Network.fit: samples have shape {x.shape[1:]}, the network was built for "
-                             f"{self.input_shape}")
-        targets.check_targets(self, "Network.fit", y)
         optimizer = self._make_optimizer(learning_rate)
-        validation = targets.validation_pair(self, validation_data)
+        guard = divergence.Guard(self, optimizer)
         for layer in self.layers:
             layer.network_derivative = self.derivative
         n = len(x)
@@ -141,11 +168,17 @@ class Network:
         for epoch in range(1, epochs + 1):
             started = time.perf_counter()
             order = self.rng.permutation(n) if shuffle else None
-            if sync is not None:
-                error = sync.run_epoch(x, y, order, epoch, epochs, verbose)
-            else:
-                xs, ys = (x[order], y[order]) if shuffle else (x, y)
-                error = self._run_epoch(xs, ys, batch_size, optimizer, epoch, epochs, verbose)
+            try:
+                if sync is not None:
+                    error = sync.run_epoch(x, y, order, epoch, epochs, verbose)
+                else:
+                    error = self._run_epoch(x, y, batch_size, optimizer, epoch, epochs, verbose, order)
+            except Exception as err:
+                reported = guard.failed(err)
+                if reported is err:
+                    raise
+                raise reported from None
+            guard.end_epoch(epoch)
             self.history["loss"].append(error)
             line = f"epoch {epoch}/{epochs}   error={error:.6f}"
             if validation is not None:
@@ -156,7 +189,9 @@ class Network:
                 print(f"{line}   ({time.perf_counter() - started:.1f}s)" if verbose > 1 else line, flush=True)
         return self
 
-    def _run_epoch(self, xs, ys, batch_size, optimizer, epoch, epochs, verbose):
+    def _run_epoch(self, xs, ys, batch_size, optimizer, epoch, epochs, verbose, order=None):
+        """One pass over (xs, ys), in `order` when given (each batch gathered when it comes, so no shuffled copy of
+        the whole data set is made); returns the mean loss."""
         from tqdm.auto import tqdm
 
         n = len(xs)
@@ -165,16 +200,15 @@ class Network:
         with tqdm(total=n, desc=f"epoch {epoch}/{epochs}", unit="sample", leave=False, delay=1.0,
                   disable=not verbose, mininterval=0.5) as bar:
             for batch, start in enumerate(range(0, n, batch_size), start=1):
-                xb, yb = xs[start:start + batch_size], ys[start:start + batch_size]
+                if order is None:
+                    xb, yb = xs[start:start + batch_size], ys[start:start + batch_size]
+                else:
+                    picked = order[start:start + batch_size]
+                    xb, yb = xs[picked], ys[picked]
                 loss = self._loss(self.forward(as_tensor(xb), training=True), yb)
                 value = float(loss.data)
                 if not np.isfinite(value):
-                    raise ValueError(
-                        f"Network.fit: the loss became {value} at epoch {epoch}, batch {batch}; the training diverged "
-                        f"(try a smaller learning rate; it is {optimizer.lr}). To find the op that first made a NaN "
-                        f"or inf, train inside `with tinygraph.detect_anomaly():` (slower; it names the op and the "
-                        f"line that created it)"
-                    )
+                    raise divergence.loss_not_finite(value, epoch, batch, optimizer.lr, xb, yb)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -204,7 +238,9 @@ class Network:
     def predict(self, x, batch_size=256):
         """The network's outputs for a batch, as an ndarray; records no graph."""
         batch_size = checks.positive_int("Network.predict", "batch_size", batch_size)
-        x = checks.float_inputs("Network.predict", x)
+        return self._outputs(self._inputs("Network.predict", x), batch_size)
+
+    def _outputs(self, x, batch_size=256):
         with no_grad():
             outputs = [self.forward(x[start:start + batch_size]).data for start in range(0, len(x), batch_size)]
         return np.concatenate(outputs)
@@ -213,9 +249,9 @@ class Network:
         """Accuracy of the predicted classes against labels (N,) or one-hot targets (N, C)."""
         from sklearn.metrics import accuracy_score
 
-        if len(x) != len(y):
-            raise ValueError(f"Network.evaluate: x has {len(x)} samples but y has {len(y)}")
-        predicted = self.predict(x)
+        x = self._inputs("Network.evaluate", x)
+        y = targets.same_length("Network.evaluate", x, y)
+        predicted = self._outputs(x)
         if predicted.ndim != 2:
             raise ValueError(f"Network.evaluate: accuracy needs outputs of shape (N, classes), got {predicted.shape}")
         labels = targets.class_labels("Network.evaluate", y, predicted.shape[1])
@@ -257,6 +293,14 @@ class Network:
         from .training_graph import draw_training_step
 
         return draw_training_step(self, x_sample, y_sample, show_shapes, show_grads, rankdir)
+
+
+def _verbosity(verbose):
+    """fit's verbose: 0 (silent), 1 (a line per epoch) or 2 (with its time); True and False as 1 and 0."""
+    if isinstance(verbose, (bool, np.bool_)) or (checks.is_int(verbose) and 0 <= verbose <= 2):
+        return int(verbose)
+    raise ValueError(f"Network.fit: verbose must be 0 (silent), 1 (a line per epoch) or 2 (with its time), "
+                     f"got {verbose!r}")
 
 
 def _is_optimizer(value):

@@ -1,15 +1,36 @@
 """Optimizers: the only code that changes a parameter's data, always in place."""
+import numbers
+
 import numpy as np
+
+from .tensor import Tensor
+
+
+def check_lr(where, value):
+    """A learning rate: a finite positive number (not a bool), as a float."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(value)
+            or value <= 0):
+        raise ValueError(f"{where}: the learning rate must be a positive number, got {value!r}")
+    return float(value)
 
 
 class Optimizer:
+    """Holds a list of leaf Tensors and changes their data in place on each `step()`.
+
+    `_state_names` lists the attributes holding the optimizer's running state (per-parameter arrays, counters):
+    `state()` copies them and `load_state()` puts a copy back, so that `Network.fit` can undo a diverged epoch.
+    """
+
+    _state_names = ()
+
     def __init__(self, parameters, lr):
-        self.parameters = list(parameters)
+        name = type(self).__name__
+        self.parameters = _parameter_list(name, parameters)
         if not self.parameters:
-            raise ValueError(f"{type(self).__name__}: no parameters to optimize")
+            raise ValueError(f"{name}: no parameters to optimize")
         for p in self.parameters:
             if not p.requires_grad:
-                raise ValueError(f"{type(self).__name__}: parameter {p.name or p.shape} does not require grad")
+                raise ValueError(f"{name}: parameter {p.name or p.shape} does not require grad")
         self.lr = lr
 
     @property
@@ -18,9 +39,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value):
-        if not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{type(self).__name__}: the learning rate must be a positive number, got {value!r}")
-        self._lr = float(value)
+        self._lr = check_lr(type(self).__name__, value)
 
     def zero_grad(self):
         for p in self.parameters:
@@ -29,9 +48,49 @@ class Optimizer:
     def step(self):
         raise NotImplementedError
 
+    def state(self):
+        """A copy of the running state (momentum buffers, moving averages, step count)."""
+        return {name: _copied(getattr(self, name)) for name in self._state_names}
+
+    def load_state(self, state):
+        """Put back a state from `state()` (copied again, so the same state can be loaded twice)."""
+        for name, value in state.items():
+            setattr(self, name, _copied(value))
+
+
+def _parameter_list(name, parameters):
+    """The parameters as a list of distinct leaf Tensors. One Tensor alone is refused: iterating over it would
+    give its rows, new tensors that no backward ever fills, so `step()` would silently change nothing."""
+    if isinstance(parameters, Tensor):
+        raise TypeError(f"{name}: parameters must be a list of Tensors, got one Tensor of shape {parameters.shape}; "
+                        f"write {name}([W], ...)")
+    try:
+        parameters = list(parameters)
+    except TypeError:
+        hint = " (call it: net.parameters())" if callable(parameters) else ""
+        raise TypeError(f"{name}: parameters must be a list of Tensors, got {parameters!r}{hint}") from None
+    for p in parameters:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{name}: parameters must be Tensors, got {type(p).__name__} {p!r:.60}")
+        if not p.is_leaf:
+            raise ValueError(f"{name}: parameter {p.name or p.shape} is the result of {p.op}, not a leaf: its .grad "
+                             f"is never filled; optimize the tensor it was computed from")
+    if len({id(p) for p in parameters}) != len(parameters):
+        raise ValueError(f"{name}: a parameter appears twice in the list, so each step would move it twice")
+    return parameters
+
+
+def _copied(value):
+    """A copy of one piece of optimizer state: an array, a list of arrays (or None), or a number."""
+    if isinstance(value, list):
+        return [None if v is None else v.copy() for v in value]
+    return value.copy() if isinstance(value, np.ndarray) else value
+
 
 class SGD(Optimizer):
     """p -= lr * g, or with momentum: v = momentum * v + g; p -= lr * v."""
+
+    _state_names = ("_velocity",)
 
     def __init__(self, parameters, lr=0.01, momentum=0.0):
         super().__init__(parameters, lr)
@@ -60,6 +119,8 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """Adam (Kingma and Ba): moving averages of g and g**2, bias-corrected, scale each step."""
+
+    _state_names = ("_m", "_v", "_t")
 
     def __init__(self, parameters, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(parameters, lr)
@@ -91,7 +152,10 @@ class Adam(Optimizer):
             denominator = np.sqrt(v)
             denominator *= dtype(1 / root_correction)
             denominator += dtype(self.eps)
-            p.data -= dtype(step_size) * m / denominator
+            # In the scratch array, in torch's order: lr * (m / denominator), with no further temporaries.
+            np.divide(m, denominator, out=denominator)
+            denominator *= dtype(step_size)
+            p.data -= denominator
             p._note_write()
 
 

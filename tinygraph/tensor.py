@@ -7,6 +7,7 @@ so they import this module, not the other way round); `backward()` imports the e
 """
 import numpy as np
 
+from .grad_mode import state as _grad_state
 from .tensor_protocol import Size, accept_torch_keywords, one_element, tensor_repr
 
 ops = None  # the module tinygraph.ops, bound by it when it loads
@@ -29,7 +30,15 @@ def _as_array(data):
 
 
 class Tensor:
-    """An n-dimensional array with an optional gradient and a link to the op that made it."""
+    """An n-dimensional array with an optional gradient and a link to the op that made it.
+
+    `Tensor(array)` shares a NumPy array of float32, float64, integers or bools, as `torch.from_numpy` and
+    `torch.as_tensor` do (not `torch.tensor`, which copies): `t.data is array`, so a write into either is a write
+    into both, and an optimizer step on `Tensor(w, requires_grad=True)` updates `w` itself. Sharing keeps a data
+    set or a weight matrix in memory once; pass `array.copy()` for a tensor of its own. Lists, Python numbers and
+    arrays of other float dtypes (float16 becomes float32) are copied. A write into a shared array between forward
+    and backward is the one kind of change the version counter cannot see; `detect_anomaly()` catches it.
+    """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_retains_grad", "_written_at", "__weakref__")
 
@@ -124,6 +133,12 @@ class Tensor:
         return self.data.ndim
 
     def __array__(self, dtype=None, copy=None):
+        if _grad_state.in_recorded_backward and self.requires_grad:
+            raise RuntimeError(
+                f"a Tensor of shape {self.shape} that requires grad was turned into an array while a backward pass was "
+                f"recorded (create_graph=True), which would cut its gradient off; the op's backward must use Tensor "
+                f"operations here (this is a bug in that op's backward formula)"
+            )
         data = self.data if type(self.data) is np.ndarray else np.asarray(self.data)  # 0-d results may be scalars
         if dtype is not None and dtype != data.dtype:
             if copy is False:

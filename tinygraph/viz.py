@@ -29,6 +29,8 @@ CONSTANT_STYLE = {"shape": "box", "style": "solid", "color": "#999999", "fontcol
 INTERMEDIATE_STYLE = {"shape": "box", "style": "rounded"}
 OUTPUT_STYLE = {"shape": "box", "style": "filled,bold", "fillcolor": "#ffd966", "penwidth": "2"}
 OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#eeeeee"}
+# An op recorded by a backward pass run with create_graph=True (a gradient that can be differentiated again).
+BACKWARD_OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#d9d2e9", "color": "#674ea7"}
 # NaN or inf in a tensor's values or gradient; the op anomaly mode stopped at, and its path to the drawn tensor.
 NONFINITE_STYLE = {"style": "filled,bold", "fillcolor": "#f4cccc", "color": "#cc0000", "penwidth": "2"}
 FAULT_OP_STYLE = {"shape": "ellipse", "style": "filled,bold", "fillcolor": "#e06666", "color": "#cc0000",
@@ -39,7 +41,8 @@ FAULT_PATH_STYLE = {"color": "#cc0000", "penwidth": "2"}
 def draw_graph(tensor, show_shapes=True, show_grads=False, rankdir="TB", clusters=None, show_values=False):
     """A `graphviz.Digraph` of every tensor and op that produced `tensor`, edges from inputs to outputs.
 
-    Parameters (leaves that require grad) are filled blue, constants and inputs plain grey, `tensor` itself gold.
+    Parameters (leaves that require grad) are filled blue, constants and inputs plain grey, `tensor` itself gold;
+    ops recorded by a backward pass (create_graph=True) are purple and say "backward of <op>".
     `show_grads` adds `|grad|=<L2 norm>` to each tensor that has a `.grad`. `clusters` maps a label to tensors
     (e.g. a layer's parameters and output): they, the ops that produced them, and the unclaimed intermediate
     results between them are boxed together. `show_values` adds each tensor's values when it has at most 6
@@ -215,7 +218,8 @@ def _tensor_style(t, root, fault_path=()):
 def _op_style(ctx, fault_path):
     if ctx.__dict__.get("anomaly_fault"):
         return FAULT_OP_STYLE
-    return {**OP_STYLE, **FAULT_PATH_STYLE} if _op_id(ctx) in fault_path else OP_STYLE
+    style = BACKWARD_OP_STYLE if "backward_of" in ctx.__dict__ else OP_STYLE
+    return {**style, **FAULT_PATH_STYLE} if _op_id(ctx) in fault_path else style
 
 
 def _fault_path(tensors):
@@ -231,7 +235,11 @@ def _fault_path(tensors):
 
 def _op_label(ctx):
     attrs = ", ".join(f"{key}={_short(_format_value(value))}" for key, value in ctx.attrs.items())
-    return _join([_text(ctx.function.name)] + ([_text(attrs)] if attrs else []))
+    lines = [_text(ctx.function.name)] + ([_text(attrs)] if attrs else [])
+    if "backward_of" in ctx.__dict__:  # set by the engine while it records a backward pass (create_graph)
+        order = ctx.__dict__.get("backward_order", 1)
+        lines.append(_text(f"backward of {ctx.backward_of}" + (f" (order {order})" if order > 1 else "")))
+    return _join(lines)
 
 
 def _short(text):

@@ -53,6 +53,10 @@ class Layer:
     derivative and used only with `derivative="supplied"` (on the layer or in `Network.use`) or when the forward
     cannot be differentiated; it sees `self.input`/`self.output` of the sample it differentiates, and gets a
     learning rate of 0: parameters are the optimizer's to change.
+
+    A layer takes batches: the first axis always counts samples, so one sample `x` is passed as `x[None]`. An
+    unbuilt layer cannot tell a lone (28, 28, 1) image from 28 samples of shape (28, 1) (nor can Keras or PyTorch);
+    once built, it refuses samples of another shape, naming both.
     """
 
     network_derivative = None  # the network's use(..., derivative=) choice, set by Network.fit
@@ -106,15 +110,18 @@ class Layer:
     def __call__(self, x, training=False, rng=None):
         if not isinstance(x, Tensor):
             x = Tensor(x)
+        if x.ndim < 1:
+            raise ValueError(f"{self.name}: expected a batch of samples, got a scalar")
         if not self.built:
-            if x.ndim < 1:
-                raise ValueError(f"{self.name}: expected a batch of samples, got a scalar")
             self.input_shape = tuple(x.shape[1:])
             self.build(self.input_shape, make_rng(self._seed) if self._seed is not None or rng is None else rng)
             self.built = True
         elif tuple(x.shape[1:]) != self.input_shape:
+            lone = tuple(x.shape) == self.input_shape
             raise ValueError(
-                f"{self.name}: built for samples of shape {self.input_shape}, got a batch of shape {x.shape}"
+                f"{self.name}: built for samples of shape {self.input_shape}, got a batch of shape {x.shape}, i.e. "
+                f"{x.shape[0]} samples of shape {x.shape[1:]}"
+                + ("; for one sample without its batch axis, pass x[None] (a batch of one)" if lone else "")
             )
         return self.forward(x, training)
 

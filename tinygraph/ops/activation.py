@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import checks
-from ..tensor import as_tensor
+from ..tensor import Tensor, as_tensor
 from .function import Function, apply
 
 
@@ -73,9 +73,7 @@ class Relu(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        # exp of -|x| only: no overflow, and no cancellation for large negative x (as 1 + tanh(x/2) would have).
-        e = np.exp(-np.abs(x))
-        y = np.where(x >= 0, 1, e) / (1 + e)
+        y = sigmoid_of(x)
         if ctx.needs_input_grad:
             ctx.save_for_backward(y)
         return y
@@ -84,6 +82,16 @@ class Sigmoid(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved_arrays
         return grad * (y * (1 - y))
+
+
+def sigmoid_of(z):
+    """1 / (1 + e**-z) of an array, or of a Tensor as the recorded sigmoid op: the one formula of the fused ops'
+    backward (softplus, binary_cross_entropy_with_logits), first order and create_graph alike."""
+    if isinstance(z, Tensor):
+        return apply(Sigmoid, z)
+    # exp of -|z| only: no overflow, and no cancellation for large negative z (as 1 + tanh(z/2) would have).
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1, e) / (1 + e)
 
 
 class Softmax(Function):

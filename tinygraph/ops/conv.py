@@ -10,7 +10,7 @@ from .. import checks
 from . import kernels
 from .function import Function, apply
 from .linear import add_bias
-from .shape import getitem
+from .shape import getitem, pad
 from .windows import crop_spatial, output_size, pad_spatial, sliding_windows
 
 _FLIP = (slice(None), slice(None, None, -1), slice(None, None, -1), slice(None))
@@ -53,6 +53,45 @@ class Correlate(Function):
         if len(needs) == 2:
             return dx, dw
         return dx, dw, bias_gradient(g) if needs[2] else None
+
+    @staticmethod
+    def recorded_backward(ctx, output, grad):
+        """backward as recorded ops (create_graph=True), the same formulas: dx a conv_transpose cropped, dw a
+        correlation (filter_correlation), so that second derivatives flow through both."""
+        from .conv_transpose import conv_transpose  # it imports this module
+
+        x, w = ctx.parents[:2]
+        x_shape, padded_shape, single = ctx.geometry
+        top, bottom, left, right = ctx.padding
+        g = batched(grad, single)
+        needs, dx, dw = ctx.needs_input_grad, None, None
+        if needs[0]:
+            # The rows and columns past the last window get no gradient: the output padding of the transpose.
+            geometry = zip(padded_shape[1:3], g.shape[1:3], ctx.stride, ctx.dilation, w.shape[1:3])
+            extra = tuple(size - (n - 1) * s - d * (k - 1) - 1 for size, n, s, d, k in geometry)
+            full = conv_transpose(g, w, stride=ctx.stride, output_padding=extra, dilation=ctx.dilation)
+            dx = full[:, top : top + x_shape[1], left : left + x_shape[2]]
+            dx = dx.reshape(dx.shape[1:]) if single else dx
+        if needs[1]:
+            padded = pad(batched(x, single), ((0, 0), (top, bottom), (left, right), (0, 0)))
+            dw = filter_correlation(padded, g, w.shape[1:3], ctx.stride, ctx.dilation)
+        if len(needs) == 2:
+            return dx, dw
+        return dx, dw, g.sum(axis=(0, 1, 2)) if needs[2] else None
+
+
+def batched(t, single):
+    """One (H, W, C) sample as a batch of one."""
+    return t.reshape((1,) + t.shape) if single else t
+
+
+def filter_correlation(big, small, kernel, stride, dilation):
+    """w[f, a, b, c] = Σ_nij small[n, i, j, f] · big[n, i*sh + a*dh, j*sw + b*dw, c] as recorded ops: the filter
+    gradient of a correlation (big: the padded input, small: g) and of a transposed one (big: g padded, small: x).
+    It is itself a correlation, the batch axis as channels and stride and dilation swapped."""
+    kh, kw = kernel
+    out = correlate(big.transpose((3, 1, 2, 0)), small.transpose((3, 1, 2, 0)), stride=dilation, dilation=stride)
+    return out[:, :kh, :kw].transpose((3, 1, 2, 0))
 
 
 def bias_gradient(g):

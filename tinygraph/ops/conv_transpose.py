@@ -6,8 +6,11 @@ correlation and its filter gradient one matrix product over the windows of the o
 import numpy as np
 
 from .. import checks
-from .conv import bias_gradient, check_operands, pair, windows_product, windows_scatter
+from .conv import (
+    batched, bias_gradient, check_operands, correlate, filter_correlation, pair, windows_product, windows_scatter
+)
 from .function import Function, apply
+from .shape import pad
 from .windows import crop_spatial, pad_spatial, sliding_windows
 
 
@@ -53,6 +56,23 @@ class ConvTranspose(Function):
         if len(needs) == 2:
             return dx, dw
         return dx, dw, bias_gradient(g.reshape(-1, n_out)) if needs[2] else None
+
+    @staticmethod
+    def recorded_backward(ctx, output, grad):
+        """backward as recorded ops (create_graph=True), the same formulas: dx a correlation of g padded back,
+        dw its filter_correlation with x, so that second derivatives flow through both."""
+        x, w = ctx.parents[:2]
+        ph, pw = ctx.padding
+        padded = pad(batched(grad, ctx.single), ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+        needs, dx, dw = ctx.needs_input_grad, None, None
+        if needs[0]:
+            dx = correlate(padded, w, stride=ctx.stride, dilation=ctx.dilation)[:, : x.shape[-3], : x.shape[-2]]
+            dx = dx.reshape(x.shape)
+        if needs[1]:
+            dw = filter_correlation(padded, batched(x, ctx.single), w.shape[1:3], ctx.stride, ctx.dilation)
+        if len(needs) == 2:
+            return dx, dw
+        return dx, dw, padded.sum(axis=(0, 1, 2)) if needs[2] else None
 
 
 def _transpose_arguments(op, x, w, b, stride, padding, output_padding, dilation):

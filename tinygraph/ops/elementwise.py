@@ -10,7 +10,7 @@ import numpy as np
 from .. import checks
 from ..tensor import Tensor, as_tensor
 from .arithmetic import pow
-from .function import Function, apply
+from .function import Function, apply, array_of
 
 
 class Abs(Function):
@@ -99,7 +99,8 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, *bounds = ctx.saved_arrays
+        # Only masks come from the values (constants of a recorded backward): the gradients are g times a mask.
+        x, *bounds = (array_of(a) for a in ctx.saved_arrays)
         lower = bounds[0] if ctx.has_lower else None
         upper = bounds[-1] if ctx.has_upper else None
         # Each element's gradient goes to one input: x when lower <= x <= upper (the bounds included, as PyTorch),

@@ -74,6 +74,13 @@ def apply(function, *inputs, **attrs):
     return Tensor._wrap(out, False, None)
 
 
+def array_of(a):
+    """The array behind a saved array: itself, or its data when a recorded backward (create_graph) runs the formula
+    on the Tensor it came from. Masks and indices computed from it are constants of the recorded graph, which is
+    right: their derivative is zero."""
+    return a.data if isinstance(a, Tensor) else a
+
+
 def unbroadcast(grad, shape):
     """The adjoint of broadcasting `shape` up to `grad.shape`: sum over the axes broadcasting added or stretched."""
     if grad.shape == shape:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import checks
 from ..tensor import Tensor, as_tensor
-from .activation import exp, log_softmax, log_softmax_array
+from .activation import exp, log_softmax, log_softmax_array, sigmoid_of
 from .arithmetic import astype
 from .function import Function, apply
 from .shape import reshape, transpose
@@ -158,8 +158,7 @@ class BinaryCrossEntropyWithLogits(Function):
         x, t = ctx.saved_arrays
         g = _spread(grad, x.size, ctx.reduction)
         need_x, need_t = ctx.needs_input_grad
-        e = np.exp(-np.abs(x))  # sigmoid from e**-|x|: no overflow, no cancellation
-        grad_x = g * (np.where(x >= 0, 1, e) / (1 + e) - t) if need_x else None
+        grad_x = g * (sigmoid_of(x) - t) if need_x else None  # the sigmoid op when recorded (create_graph)
         return grad_x, (-g * x if need_t else None)
 
 
@@ -263,7 +262,7 @@ def _ce_target(logits, target, classes):
     if kind in "iu":
         raise ValueError(f"cross_entropy: integer labels of shape {data.shape} do not fit logits of shape "
                          f"{logits.shape}: labels need shape {label_shape} (the logits' shape without the class axis)")
-    if kind not in "iuf":
+    if kind != "f":
         raise TypeError(f"cross_entropy: the target must be integer labels or float probabilities, got dtype "
                         f"{data.dtype} (shape {data.shape})")
     raise ValueError(f"cross_entropy: target of shape {data.shape} fits neither labels {label_shape} (the logits' "

@@ -144,21 +144,21 @@ class MaxPool(Function):
     @staticmethod
     def backward(ctx, grad):
         (winner,) = ctx.saved_arrays
-        input_shape, x_shape, single = ctx.geometry
+        x_shape, padded_shape, single = ctx.geometry
         (ph, pw), stride = ctx.pool_shape, ctx.stride
         if single:
             grad = grad[None]
         offsets = np.arange(ph * pw, dtype=winner.dtype).reshape(ph, pw)
-        if stride == (ph, pw) and x_shape[-1] < _FEW_CHANNELS:
-            dx = _tiled_by_index(winner, grad, x_shape, (ph, pw))
+        if stride == (ph, pw) and padded_shape[-1] < _FEW_CHANNELS:
+            dx = _tiled_by_index(winner, grad, padded_shape, (ph, pw))
         elif stride == (ph, pw):
             hit = winner[:, :, None, :, None, :] == offsets[:, None, :, None]
-            dx = _tiled(hit * grad[:, :, None, :, None, :], x_shape)
+            dx = _tiled(hit * grad[:, :, None, :, None, :], padded_shape)
         else:
             hit = winner[:, :, :, None, None, :] == offsets[:, :, None]
-            dx = _scattered(hit * grad[:, :, :, None, None, :], x_shape, stride)
+            dx = _scattered(hit * grad[:, :, :, None, None, :], padded_shape, stride)
         if ctx.padding != (0, 0):
-            dx = crop_spatial(dx, _sides(ctx.padding), input_shape)
+            dx = crop_spatial(dx, _sides(ctx.padding), x_shape)
         return dx[0] if single else dx
 
 
@@ -171,7 +171,7 @@ class AvgPool(Function):
         x, single = _as_batch(x)
         if x.dtype.kind != "f":
             x = x.astype(np.float64)  # a mean of integers is not an integer
-        input_shape = x.shape
+        x_shape = x.shape
         if padding != (0, 0):
             x = pad_spatial(x, _sides(padding))
         views = offset_views(x, *pool_shape, *stride)
@@ -179,12 +179,12 @@ class AvgPool(Function):
         for view in views[1:]:
             total += view
         total *= 1.0 / len(views)  # a Python float keeps the dtype (NEP 50)
-        ctx.geometry = (input_shape, x.shape, single)
+        ctx.geometry = (x_shape, x.shape, single)
         return total[0] if single else total
 
     @staticmethod
     def backward(ctx, grad):
-        input_shape, x_shape, single = ctx.geometry
+        x_shape, padded_shape, single = ctx.geometry
         (ph, pw), stride = ctx.pool_shape, ctx.stride
         share = grad * (1.0 / (ph * pw))
         if single:
@@ -192,12 +192,12 @@ class AvgPool(Function):
         n, ho, wo, c = share.shape
         if stride == (ph, pw):
             spread = np.broadcast_to(share[:, :, None, :, None, :], (n, ho, ph, wo, pw, c))
-            dx = _tiled(np.ascontiguousarray(spread), x_shape)
+            dx = _tiled(np.ascontiguousarray(spread), padded_shape)
         else:
             spread = np.broadcast_to(share[:, :, :, None, None, :], (n, ho, wo, ph, pw, c))
-            dx = _scattered(spread, x_shape, stride)
+            dx = _scattered(spread, padded_shape, stride)
         if ctx.padding != (0, 0):
-            dx = crop_spatial(dx, _sides(ctx.padding), input_shape)
+            dx = crop_spatial(dx, _sides(ctx.padding), x_shape)
         return dx[0] if single else dx
 
 

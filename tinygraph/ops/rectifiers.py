@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import checks
 from ..tensor import as_tensor
+from .activation import sigmoid_of
 from .function import Function, apply
 
 # NumPy has no erfc and SciPy is not a dependency: math.erfc per element, correctly rounded to float64 precision.
@@ -17,12 +18,6 @@ _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _TANH_SCALE = math.sqrt(2 / math.pi)
 _TANH_CUBIC = 0.044715
-
-
-def _sigmoid(z):
-    """1 / (1 + e**-z) from exp(-|z|) only: no overflow, no cancellation for large negative z."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1, e) / (1 + e)
 
 
 class LeakyRelu(Function):
@@ -66,34 +61,76 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_arrays
-        return grad * _sigmoid(x * ctx.beta if ctx.beta != 1 else x)
+        return grad * sigmoid_of(x * ctx.beta if ctx.beta != 1 else x)
 
 
 class Gelu(Function):
     @staticmethod
     def forward(ctx, x, approximate):
         if approximate == "tanh":
-            with np.errstate(over="ignore"):  # x**3 overflows only where tanh is +-1 anyway
-                t = np.tanh(_TANH_SCALE * (x + _TANH_CUBIC * x * x * x))
+            t = _tanh_part(x)
             ctx.save_for_backward(x, t)
             return 0.5 * x * (1 + t)
-        # Phi(x) = erfc(-x / sqrt 2) / 2 keeps its relative precision in the left tail, where 1 + erf(...) loses it.
-        dtype = x.dtype if x.dtype.kind == "f" else np.float64  # integers give float64, as np.tanh does
-        cdf = (0.5 * np.asarray(_erfc(x.astype(np.float64) * -_SQRT_HALF), dtype=np.float64)).astype(dtype)
+        cdf = _normal_cdf(x)
         ctx.save_for_backward(x, cdf)
         return x * cdf
 
     @staticmethod
     def backward(ctx, grad):
         x, saved = ctx.saved_arrays
-        with np.errstate(over="ignore", invalid="ignore"):  # x * x overflows only where its factor is 0
-            if ctx.approximate == "tanh":
-                sech2 = 1 - saved * saved
-                slope = 0.5 * (1 + saved) + np.where(
-                    sech2 > 0, 0.5 * x * sech2 * (_TANH_SCALE * (1 + 3 * _TANH_CUBIC * x * x)), 0)
-            else:
-                slope = saved + x * (_INV_SQRT_2PI * np.exp(-0.5 * x * x))
-        return grad * slope
+        return grad * _gelu_slope(x, saved, ctx.approximate)
+
+    @staticmethod
+    def recorded_backward(ctx, output, grad):
+        """backward as recorded ops (create_graph): the same slope, its tanh or normal CDF recomputed from x as
+        ops (the forward saved them as plain arrays, which a second derivative cannot follow)."""
+        (x,) = ctx.parents
+        saved = _tanh_part(x) if ctx.approximate == "tanh" else apply(NormalCdf, x)
+        return grad * _gelu_slope(x, saved, ctx.approximate)
+
+
+class NormalCdf(Function):
+    """Phi(x), the standard normal CDF: gelu's, recorded for its second derivative; gradient: g * phi(x)."""
+
+    name = "normal_cdf"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _normal_cdf(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        return grad * _normal_pdf(x)
+
+
+def _tanh_part(x):
+    """tanh(sqrt(2/pi) (x + 0.044715 x**3)), of an array or a Tensor."""
+    with np.errstate(over="ignore"):  # x**3 overflows only where tanh is +-1 anyway
+        return np.tanh(_TANH_SCALE * (x + _TANH_CUBIC * x * x * x))
+
+
+def _normal_cdf(x):
+    """Phi(x) = erfc(-x / sqrt 2) / 2 of an array: it keeps its relative precision in the left tail, where
+    1 + erf(...) loses it."""
+    dtype = x.dtype if x.dtype.kind == "f" else np.float64  # integers give float64, as np.tanh does
+    return (0.5 * np.asarray(_erfc(x.astype(np.float64) * -_SQRT_HALF), dtype=np.float64)).astype(dtype)
+
+
+def _normal_pdf(x):
+    with np.errstate(over="ignore"):  # x * x overflows only where the density is 0
+        return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+
+
+def _gelu_slope(x, saved, approximate):
+    """gelu'(x) from `saved`, the tanh part or Phi(x): arrays, or Tensors in a recorded backward."""
+    with np.errstate(over="ignore", invalid="ignore"):  # x * x overflows only where its factor is 0
+        if approximate == "tanh":
+            sech2 = 1 - saved * saved
+            return 0.5 * (1 + saved) + np.where(
+                sech2 > 0, 0.5 * x * sech2 * (_TANH_SCALE * (1 + 3 * _TANH_CUBIC * x * x)), 0)
+        return saved + x * _normal_pdf(x)
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -9,7 +9,7 @@ import numpy as np
 from .. import checks
 from ..tensor import Tensor, as_tensor
 from .arithmetic import neg, pow
-from .function import Function, apply
+from .function import Function, apply, array_of
 
 
 def _expand(grad, shape, axes, keepdims):
@@ -48,19 +48,22 @@ class Max(Function):
         x, out = ctx.saved_arrays
         if ctx.whole:
             # As torch.max() without dim: each maximum gets an equal share (each NaN, when the maximum is NaN).
-            hits = np.isnan(x) if ctx.nan else x == out
+            hits = np.isnan(array_of(x)) if ctx.nan else array_of(x) == array_of(out)
             return hits * (grad / int(np.count_nonzero(hits)))
-        axes = ctx.axis
-        # Only the first maximum of each reduced group receives the gradient, as in torch.max(dim).
-        moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
-        groups = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
-        first = np.argmax(groups, axis=-1)[..., None]
-        g = _expand(grad, x.shape, axes, ctx.keepdims)
-        g = np.moveaxis(g, axes, range(x.ndim - len(axes), x.ndim)).reshape(groups.shape[:-1] + (1,))
-        out = np.zeros_like(groups)
-        np.put_along_axis(out, first, g, axis=-1)
-        out = out.reshape(moved.shape)
-        return np.moveaxis(out, range(x.ndim - len(axes), x.ndim), axes)
+        # Only the first maximum of each reduced group receives the gradient, as in torch.max(dim); a mask rather
+        # than a scatter, so that the formula runs on Tensors too (create_graph).
+        first = _first_maxima(array_of(x), ctx.axis)
+        return np.where(first, _expand(grad, x.shape, ctx.axis, ctx.keepdims), 0)
+
+
+def _first_maxima(x, axes):
+    """A bool mask of x's shape: the first maximum (np.argmax's choice, a NaN if any) of each group over `axes`."""
+    tail = range(x.ndim - len(axes), x.ndim)
+    moved = np.moveaxis(x, axes, tail)
+    groups = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
+    mask = np.zeros(groups.shape, dtype=bool)
+    np.put_along_axis(mask, np.argmax(groups, axis=-1)[..., None], True, axis=-1)
+    return np.moveaxis(mask.reshape(moved.shape), tail, axes)
 
 
 class Prod(Function):
@@ -74,11 +77,27 @@ class Prod(Function):
         (x,) = ctx.saved_arrays
         # Each element's gradient is the product of the others in its group, found without dividing by zero:
         # no zero in the group: prod / x; one zero: the product of the rest at the zero, 0 elsewhere; more: 0.
-        zero = x == 0
-        zeros = np.sum(zero, axis=ctx.axis, keepdims=True)
-        rest = np.prod(np.where(zero, 1, x), axis=ctx.axis, keepdims=True)
-        others = np.where(zeros == 0, rest / np.where(zero, 1, x), np.where(zero & (zeros == 1), rest, 0))
+        zero = array_of(x) == 0
+        if x is not array_of(x) and zero.any():
+            # Recorded (create_graph): those zeros are constants, yet the product of the others still depends on the
+            # zeros it holds, so each element's is taken over its group with that element left out.
+            others = _leave_one_out(x, ctx.axis)
+        else:
+            zeros = np.sum(zero, axis=ctx.axis, keepdims=True)
+            rest = np.prod(np.where(zero, 1, x), axis=ctx.axis, keepdims=True)
+            others = np.where(zeros == 0, rest / np.where(zero, 1, x), np.where(zero & (zeros == 1), rest, 0))
         return _expand(grad, x.shape, ctx.axis, ctx.keepdims) * others
+
+
+def _leave_one_out(x, axes):
+    """For each element of x, the product of the other elements of its group over `axes`, as recorded ops: each
+    group of n is repeated n times with one element replaced by 1 (n² values; only for groups holding a zero)."""
+    tail = tuple(range(x.ndim - len(axes), x.ndim))
+    moved = np.moveaxis(x, axes, tail)
+    groups = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
+    n = groups.shape[-1]
+    others = np.prod(np.where(np.eye(n, dtype=bool), 1, groups[..., None, :]), axis=-1)
+    return np.moveaxis(others.reshape(moved.shape), tail, axes)
 
 
 class LogSumExp(Function):
@@ -116,8 +135,10 @@ class Std(Function):
     @staticmethod
     def backward(ctx, grad):
         (s,) = ctx.saved_arrays
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(s > 0, grad / (s + s), 0)
+        spread = array_of(s) > 0
+        safe = np.where(spread, s, 1)  # not s itself: its 0 would make the second derivative 0/0 = NaN there
+        with np.errstate(invalid="ignore"):
+            return np.where(spread, grad / (safe + safe), 0)
 
 
 def _axes(where, x, axis):

@@ -62,13 +62,36 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        out = np.zeros(ctx.input_shape, dtype=grad.dtype)
-        if _has_integer_arrays(ctx.index):
-            # Repeated indices must add up, which plain assignment would not do.
-            np.add.at(out, ctx.index, grad)
-        else:
-            out[ctx.index] = grad
-        return out
+        return scatter_array(grad, ctx.index, ctx.input_shape)
+
+    @staticmethod
+    def recorded_backward(ctx, output, grad):
+        """The scatter as a recorded op (create_graph), whose own gradient is this getitem again."""
+        return apply(Scatter, grad, index=ctx.index, shape=ctx.input_shape)
+
+
+class Scatter(Function):
+    """The adjoint of getitem (its gradient, recorded under create_graph): zeros of `shape` with g added at
+    `index`, repeats summed; gradient: g[index]."""
+
+    @staticmethod
+    def forward(ctx, g, index, shape):
+        return scatter_array(g, index, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index]  # a getitem op when grad is a Tensor (create_graph)
+
+
+def scatter_array(grad, index, shape):
+    """Zeros of `shape` with `grad` added at `index` (an index normalised by getitem)."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    if _has_integer_arrays(index):
+        # Repeated indices must add up, which plain assignment would not do.
+        np.add.at(out, index, grad)
+    else:
+        out[index] = grad
+    return out
 
 
 def _has_integer_arrays(index):

@@ -2,6 +2,7 @@
 import sys
 
 from .. import tensor as _tensor
+from .. import tensor_methods as _tensor_methods
 from .. import tensor_protocol as _tensor_protocol
 from .activation import exp, log, log_softmax, relu, sigmoid, softmax, tanh
 from .arithmetic import add, astype, clone, div, matmul, mul, neg, pow, sub
@@ -34,5 +35,6 @@ for _name in __all__:
     if _tensor_protocol.takes_axis(globals()[_name]):
         globals()[_name] = _tensor_protocol.with_torch_keywords(globals()[_name])
 
-# Tensor's operators and methods call the ops through this binding (tensor.py cannot import the ops, which import it).
-_tensor.ops = sys.modules[__name__]
+# Tensor's operators and methods call the ops through these bindings (the two modules cannot import the ops, which
+# import them).
+_tensor.ops = _tensor_methods.ops = sys.modules[__name__]

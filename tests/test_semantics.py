@@ -160,3 +160,11 @@ def test_pow_with_an_array_exponent():
     np.testing.assert_allclose(y.data, [4.0, 3.0**0.5])
     y.sum().backward()
     np.testing.assert_allclose(x.grad, [4.0, 0.5 * 3.0**-0.5])
+
+
+@pytest.mark.parametrize("name", ["exp", "log1p", "tanh", "sigmoid", "softmax", "log_softmax", "sqrt", "sin", "cos",
+                                  "expm1", "gelu", "softplus", "elu", "leaky_relu", "logsumexp", "mean", "var", "std"])
+def test_float_valued_ops_of_integers_give_float32(name):
+    out = getattr(tg, name)(np.array([[1, 2], [3, 4]]))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, getattr(tg, name)(np.array([[1.0, 2.0], [3.0, 4.0]])).data, rtol=1e-6)

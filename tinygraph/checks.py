@@ -167,5 +167,7 @@ def promote(a, b):
 def floating(x):
     """x as a float Tensor: integer and bool data become float32 (the default float), for ops whose result is a
     float whatever the input (true division, fractional powers, losses)."""
+    if type(x) is Tensor and x.data.dtype.kind == "f":  # the common case, first
+        return x
     x = as_tensor(x)
     return x if x.data.dtype.kind == "f" else Tensor._wrap(x.data.astype(np.float32), False, None)

@@ -29,7 +29,8 @@ class Network:
     networks in separate threads are independent (grad mode is per thread).
     """
 
-    LOSSES = {"mse": ops.mse, "cross_entropy": ops.cross_entropy}
+    LOSSES = {"mse": ops.mse, "cross_entropy": ops.cross_entropy, "binary_cross_entropy": ops.binary_cross_entropy,
+              "binary_cross_entropy_with_logits": ops.binary_cross_entropy_with_logits}
 
     def __init__(self, seed=None, dtype=np.float32):
         if np.dtype(dtype) not in (np.float32, np.float64):

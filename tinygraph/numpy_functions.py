@@ -178,6 +178,7 @@ FUNCTIONS = {
     np.split: _with_axis("split"), np.squeeze: _with_axis("squeeze"), np.flip: _with_axis("flip"),
     np.repeat: _with_axis("repeat"), np.expand_dims: _positional("expand_dims", 2),
     np.swapaxes: _positional("swapaxes", 3), np.moveaxis: _positional("moveaxis", 3), np.tile: _positional("tile", 2),
+    np.copy: _positional("clone", 1),
 }
 
 # Functions that only read values, shapes or indices: no gradient exists, so they run on the data.
@@ -191,7 +192,6 @@ VALUE_ONLY = {
 HINTS = {
     np.round: "its derivative is zero almost everywhere; use np.round(t.data) for the values",
     np.around: "its derivative is zero almost everywhere; use np.around(t.data) for the values",
-    np.copy: "use t itself, or t.detach() for a copy cut from the graph",
     np.average: "write np.sum(w * x) / np.sum(w), or np.mean(x)",
     np.einsum: "use np.tensordot, np.dot or np.matmul",
     np.inner: "use np.tensordot(a, b, axes=([-1], [-1]))",

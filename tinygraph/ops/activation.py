@@ -124,17 +124,17 @@ class LogSoftmax(Function):
 
 def exp(x):
     """e**x; gradient: g * e**x."""
-    return apply(Exp, x)
+    return apply(Exp, checks.floating(x))
 
 
 def log(x):
     """Natural logarithm; gradient: g / x."""
-    return apply(Log, x)
+    return apply(Log, checks.floating(x))
 
 
 def tanh(x):
     """tanh(x); gradient: g * (1 - tanh(x)**2)."""
-    return apply(Tanh, x)
+    return apply(Tanh, checks.floating(x))
 
 
 def relu(x):
@@ -144,16 +144,16 @@ def relu(x):
 
 def sigmoid(x):
     """1 / (1 + e**-x); gradient: g * s * (1 - s)."""
-    return apply(Sigmoid, x)
+    return apply(Sigmoid, checks.floating(x))
 
 
 def softmax(x, axis=-1):
     """e**x / sum(e**x) over `axis`, shifted by the max for stability; gradient: s * (g - sum(g * s))."""
-    x = as_tensor(x)
+    x = checks.floating(x)
     return apply(Softmax, x, axis=checks.one_axis("softmax", axis, x.shape))
 
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) over `axis` (stable); gradient: g - softmax(x) * sum(g)."""
-    x = as_tensor(x)
+    x = checks.floating(x)
     return apply(LogSoftmax, x, axis=checks.one_axis("log_softmax", axis, x.shape))

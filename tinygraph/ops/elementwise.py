@@ -169,27 +169,27 @@ def abs(x):
 
 def sqrt(x):
     """Square root; gradient: g / (2 sqrt(x)) (inf at 0, as PyTorch)."""
-    return apply(Sqrt, x)
+    return apply(Sqrt, checks.floating(x))
 
 
 def sin(x):
     """sin(x); gradient: g * cos(x)."""
-    return apply(Sin, x)
+    return apply(Sin, checks.floating(x))
 
 
 def cos(x):
     """cos(x); gradient: -g * sin(x)."""
-    return apply(Cos, x)
+    return apply(Cos, checks.floating(x))
 
 
 def log1p(x):
     """log(1 + x), accurate near 0; gradient: g / (1 + x)."""
-    return apply(Log1p, x)
+    return apply(Log1p, checks.floating(x))
 
 
 def expm1(x):
     """e**x - 1, accurate near 0; gradient: g * e**x."""
-    return apply(Expm1, x)
+    return apply(Expm1, checks.floating(x))
 
 
 def square(x):

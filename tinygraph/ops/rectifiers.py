@@ -135,19 +135,19 @@ def _gelu_slope(x, saved, approximate):
 
 def leaky_relu(x, negative_slope=0.01):
     """x where x > 0, else negative_slope * x; gradient: g where x > 0, else negative_slope * g (also at 0)."""
-    x = as_tensor(x)
+    x = checks.floating(x)
     return apply(LeakyRelu, x, negative_slope=checks.finite_number("leaky_relu", "negative_slope", negative_slope))
 
 
 def elu(x, alpha=1.0):
     """x where x > 0, else alpha * (e**x - 1); gradient: g where x > 0, else g * alpha * e**x (alpha at 0)."""
-    x = as_tensor(x)
+    x = checks.floating(x)
     return apply(Elu, x, alpha=checks.finite_number("elu", "alpha", alpha))
 
 
 def softplus(x, beta=1.0):
     """log(1 + e**(beta x)) / beta, stable and exact for every x; gradient: g * sigmoid(beta x)."""
-    x = as_tensor(x)
+    x = checks.floating(x)
     beta = checks.finite_number("softplus", "beta", beta)
     if beta <= 0:
         raise ValueError(f"softplus: beta must be positive, got {beta!r} (input shape {x.shape})")
@@ -158,7 +158,7 @@ def gelu(x, approximate="none"):
     """x * Phi(x), Phi the standard normal CDF (exact, with erf: PyTorch's default), or with approximate="tanh"
     PyTorch's tanh form (faster); gradient: g * (Phi(x) + x * phi(x)), phi the normal density (resp. the tanh
     form's own derivative)."""
-    x = as_tensor(x)
+    x = checks.floating(x)
     if approximate not in ("none", "tanh"):
         raise ValueError(f'gelu: approximate must be "none" (exact, with erf) or "tanh", got {approximate!r}')
     return apply(Gelu, x, approximate=approximate)

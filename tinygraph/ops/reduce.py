@@ -158,7 +158,7 @@ def sum(x, axis=None, keepdims=False):
 
 def mean(x, axis=None, keepdims=False):
     """Mean over `axis`, composed as sum times 1/count; gradient: g / count broadcast back."""
-    x = as_tensor(x)
+    x = checks.floating(x)
     axes = _axes("mean", x, axis)  # checked here so that an error names mean, not sum
     count = _count(x.shape, axes)
     return sum(x, axes, keepdims) * (1.0 / count if count else float("nan"))  # the mean of nothing, as NumPy
@@ -195,14 +195,14 @@ def prod(x, axis=None, keepdims=False):
 
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(e**x)) over `axis`, stable (-inf for a group of -inf); gradient: g * e**(x - logsumexp(x))."""
-    x = as_tensor(x)
+    x = checks.floating(x)
     return apply(LogSumExp, x, axis=_axes("logsumexp", x, axis), keepdims=bool(keepdims))
 
 
 def var(x, axis=None, ddof=0, keepdims=False):
     """Variance over `axis`: sum((x - mean)**2) / (N - ddof), composed of mean, sub, square and sum; gradient:
     2 g (x - mean) / (N - ddof). N - ddof <= 0 gives inf or NaN with a warning, as NumPy."""
-    x = as_tensor(x)
+    x = checks.floating(x)
     axes = _axes("var", x, axis)
     return _variance("var", x, axes, ddof, keepdims)
 

@@ -10,10 +10,8 @@ from .. import checks
 from ..tensor import as_tensor
 from .activation import sigmoid_of
 from .function import Function, apply
+from .special import erfc
 
-# NumPy has no erfc and SciPy is not a dependency: math.erfc per element, correctly rounded to float64 precision.
-# Measured at about 0.12 s per million elements (np.tanh: 0.003 s); gelu(approximate="tanh") is the fast form.
-_erfc = np.frompyfunc(math.erfc, 1, 1)
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _TANH_SCALE = math.sqrt(2 / math.pi)
@@ -115,7 +113,7 @@ def _normal_cdf(x):
     """Phi(x) = erfc(-x / sqrt 2) / 2 of an array: it keeps its relative precision in the left tail, where
     1 + erf(...) loses it."""
     dtype = x.dtype if x.dtype.kind == "f" else np.float64  # integers give float64, as np.tanh does
-    return (0.5 * np.asarray(_erfc(x.astype(np.float64) * -_SQRT_HALF), dtype=np.float64)).astype(dtype)
+    return (0.5 * erfc(x.astype(np.float64) * -_SQRT_HALF)).astype(dtype)
 
 
 def _normal_pdf(x):

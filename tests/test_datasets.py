@@ -491,3 +491,18 @@ def test_one_hot_of_float_labels_is_a_type_error_and_of_nothing_is_empty():
     with pytest.raises(TypeError, match="one_hot: labels should be integers, got dtype float64"):
         one_hot([0.0, 1.5])
     assert one_hot([], 3).shape == (0, 3)
+
+
+def test_load_mnist_in_auto_mode_does_not_announce_a_download_it_falls_back_from(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is not None:
+        pytest.skip("keras prints its own download notice before failing")
+    dead = "http://127.0.0.1:9"  # the discard port: nothing listens, so every request fails at once
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, dead)
+    monkeypatch.delenv("TINYGRAPH_MNIST_SOURCE", raising=False)
+    load_mnist(cache_dir=tmp_path)
+    out = capsys.readouterr()
+    assert "Downloading" not in out.out + out.err
+    assert "bundled sample" in out.out and "download failed" in out.out

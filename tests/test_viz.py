@@ -480,3 +480,10 @@ def test_control_characters_in_names_render():
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", graph.source)
     if HAVE_DOT:
         assert b"a\\x00b\\x01c\\x1bd" in graph.pipe(format="svg")
+
+
+def test_a_graph_shown_in_jupyter_without_dot_shows_the_install_hint(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    x = tg.Tensor(np.ones(2), requires_grad=True, name="x")
+    shown = tg.draw_graph((x * 2).sum())._repr_mimebundle_()
+    assert "apt-get install graphviz" in shown["text/plain"] and "digraph" in shown["text/plain"]

@@ -81,7 +81,10 @@ def _first_available(cache_dir, verbose):
     reasons = []
     for source in ("keras", "download"):
         try:
-            return (*_LOADERS[source](cache_dir, verbose), "")
+            # When the bundled sample is the fallback, a failed attempt is reported once, in the closing line, not
+            # announced by pooch before it starts.
+            loader = _from_download_quietly if source == "download" else _LOADERS[source]
+            return (*loader(cache_dir, verbose), "")
         except MnistUnavailableError as unavailable:
             reasons.append(unavailable.reason)
     return (*_from_sample(cache_dir, verbose), f"; full set unavailable: {'; '.join(reasons)}")
@@ -101,12 +104,16 @@ def _from_keras(cache_dir, verbose):
     return _checked(data, "keras.datasets.mnist"), "keras.datasets.mnist"
 
 
-def _from_download(cache_dir, verbose):
+def _from_download_quietly(cache_dir, verbose):
+    return _from_download(cache_dir, verbose, announce=False)
+
+
+def _from_download(cache_dir, verbose, announce=True):
     import pooch  # only needed here: keeps `import tinygraph` light
 
     directory = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("tinygraph"))
     logger, level = pooch.get_logger(), pooch.get_logger().level
-    if not verbose:
+    if not (verbose and announce):
         logger.setLevel("WARNING")  # pooch announces each download at INFO
     try:
         path = pooch.retrieve(MNIST_URL, known_hash=f"sha256:{MNIST_SHA256}", fname="mnist.npz", path=directory,

@@ -38,6 +38,24 @@ FAULT_OP_STYLE = {"shape": "ellipse", "style": "filled,bold", "fillcolor": "#e06
 FAULT_PATH_STYLE = {"color": "#cc0000", "penwidth": "2"}
 
 
+DOT_MISSING = (
+    "the Graphviz `dot` program was not found on PATH (the Python `graphviz` package only writes DOT text). Install "
+    "it: `sudo apt-get install graphviz` on Debian/Ubuntu, `brew install graphviz` on macOS, or `conda install "
+    "graphviz`. The DOT source is still available as `.source` of the Digraph."
+)
+
+
+class Graph(graphviz.Digraph):
+    """The Digraph draw_graph returns: shown inline in Jupyter, or, without `dot`, the install hint instead of
+    graphviz's bare ExecutableNotFound."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": f"draw_graph: {DOT_MISSING}\n\n{self.source}"}
+
+
 def draw_graph(tensor, show_shapes=True, show_grads=False, rankdir="TB", clusters=None, show_values=False):
     """A `graphviz.Digraph` of every tensor and op that produced `tensor`, edges from inputs to outputs.
 
@@ -57,7 +75,7 @@ def draw_graph(tensor, show_shapes=True, show_grads=False, rankdir="TB", cluster
     tensors = topological_order(tensor, follow=every_tensor)
     owner = _cluster_owners(tensors, clusters) if clusters else {}
 
-    graph = graphviz.Digraph(graph_attr={"rankdir": rankdir, **GRAPH_STYLE}, node_attr=NODE_STYLE)
+    graph = Graph(graph_attr={"rankdir": rankdir, **GRAPH_STYLE}, node_attr=NODE_STYLE)
     bodies = [graph] + [graphviz.Digraph(name=f"cluster_{i}") for i in range(len(clusters or ()))]
     for i, label in enumerate(clusters or ()):
         bodies[i + 1].attr(label=_text(str(label)), style="rounded", color="#6d9eeb")
@@ -108,12 +126,7 @@ def save_graph(graph, path, max_nodes=MAX_SAVED_NODES, timeout=DOT_TIMEOUT, **dr
         done = subprocess.run(command, input=graph.source.encode(graph.encoding), capture_output=True,
                               timeout=timeout)
     except FileNotFoundError:
-        raise RuntimeError(
-            "save_graph: the Graphviz `dot` program was not found on PATH (the Python `graphviz` package only "
-            "writes DOT text). Install it: `sudo apt-get install graphviz` on Debian/Ubuntu, "
-            "`brew install graphviz` on macOS, or `conda install graphviz`. The DOT source is still available "
-            "as `.source` of the Digraph."
-        ) from graphviz.ExecutableNotFound(command)
+        raise RuntimeError(f"save_graph: {DOT_MISSING}") from graphviz.ExecutableNotFound(command)
     except subprocess.TimeoutExpired:  # subprocess.run has killed dot
         raise RuntimeError(f"save_graph: {graph.engine} did not finish within timeout={timeout} s on a graph of "
                            f"{nodes:,} nodes; {DRAW_LESS}, or pass a longer timeout (None waits)") from None

@@ -1,6 +1,8 @@
 """What the two MNIST examples share: flags, data, recipes, training and the final report."""
 import argparse
+import math
 import os
+import shutil
 import sys
 import time
 
@@ -18,22 +20,34 @@ RECIPES = {
 
 
 def parse_args(description, fast=None):
-    """The flags; `fast` overrides the fast recipe's settings for one example."""
-    parser = argparse.ArgumentParser(description=description)
+    """The flags; `fast` overrides the fast recipe's settings for one example. `description` is the example's
+    docstring, shown whole by --help."""
+    fast_recipe = dict(RECIPES["fast"], **(fast or {}))
+
+    def defaults(key):
+        return f"default: {RECIPES['tutorial'][key]} for the tutorial recipe, {fast_recipe[key]} for fast"
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="tutorial",
                         help="tutorial: per-sample SGD on MSE, as in the tutorial; fast: a wider network, "
                              "mini-batches, cross-entropy and Adam for the best accuracy in about a minute")
     parser.add_argument("--samples", type=positive_int, help="training samples to use (default: 1000 for the tutorial recipe, "
                                                     "all for fast)")
-    parser.add_argument("--epochs", type=positive_int)
-    parser.add_argument("--batch-size", type=positive_int)
-    parser.add_argument("--lr", type=float, help="learning rate (default: the recipe's; 0.001 for --optimizer adam)")
-    parser.add_argument("--optimizer", choices=["sgd", "adam"])
-    parser.add_argument("--loss", choices=["mse", "cross_entropy"])
+    parser.add_argument("--epochs", type=positive_int, help=f"passes over the training images ({defaults('epochs')})")
+    parser.add_argument("--batch-size", type=positive_int,
+                        help=f"samples per step; 1 is the tutorial's per-sample SGD ({defaults('batch_size')})")
+    parser.add_argument("--lr", type=positive_float,
+                        help=f"learning rate ({defaults('lr')}; 0.001 for --optimizer adam on the tutorial "
+                             f"recipe)")
+    parser.add_argument("--optimizer", choices=["sgd", "adam"], help=f"the update rule ({defaults('optimizer')})")
+    parser.add_argument("--loss", choices=["mse", "cross_entropy"],
+                        help=f"mse on one-hot targets after a softmax, as the tutorial, or cross_entropy on the "
+                             f"logits ({defaults('loss')})")
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction,
                         help="also train on each digit shifted by one pixel up, down, left and right "
                              "(default: on for the fast recipe)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="picks the training subset, the initial weights, the shuffles and dropout (default: 0)")
     parser.add_argument("--data", default="mnist",
                         help="'mnist' (keras, then a download, then the bundled sample of real digits) or "
                              "'idx:DIR' for MNIST-format IDX files such as Fashion-MNIST")
@@ -49,9 +63,7 @@ def parse_args(description, fast=None):
                         help="with --distributed: multiply the learning rate by the number of ranks (default: on "
                              "only when the recipe's batch is too small to split, as the tutorial's batch of 1)")
     args = parser.parse_args()
-    recipe = dict(RECIPES[args.recipe])
-    if args.recipe == "fast":
-        recipe.update(fast or {})
+    recipe = dict(fast_recipe if args.recipe == "fast" else RECIPES["tutorial"])
     args.comm = mpi_world(parser, args, recipe["batch_size"] if args.batch_size is None else None)
     if args.optimizer == "adam" and recipe["optimizer"] != "adam" and args.lr is None:
         args.lr = 0.001  # the tutorial's SGD rate of 0.1 would make Adam diverge
@@ -92,6 +104,13 @@ def positive_int(text):
     return value
 
 
+def positive_float(text):
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def check_output_paths(parser, args):
     """Refuse output paths that would fail only after the training, before it starts."""
     for flag, path, endings in [("--save", args.save, (".npz",)), ("--graph", args.graph, (".svg", ".png", ".pdf"))]:
@@ -102,6 +121,10 @@ def check_output_paths(parser, args):
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             parser.error(f"{flag} {path}: the folder {folder} does not exist")
+    if args.graph is not None and shutil.which("dot") is None:
+        parser.error(f"--graph {args.graph}: drawing needs Graphviz's dot program, which is not on PATH; install it "
+                     f"(apt-get install graphviz, brew install graphviz or conda install graphviz) or leave out "
+                     f"--graph")
     if args.plots is not None:
         if os.path.exists(args.plots) and not os.path.isdir(args.plots):
             parser.error(f"--plots {args.plots}: a file of that name exists; give a folder")
@@ -111,6 +134,7 @@ def check_output_paths(parser, args):
 def load_data(args):
     """Images scaled to [0, 1] as (N, 28, 28, 1) float32, labels as ints."""
     if args.data == "mnist":
+        quiet_download_notice()
         (x_train, y_train), (x_test, y_test) = load_mnist()
     elif args.data.startswith("idx:"):
         try:
@@ -132,6 +156,16 @@ def load_data(args):
     if args.augment:
         x_train, y_train = shifted_copies(x_train, y_train)
     return x_train, y_train, prepare(x_test), y_test.astype(np.int64)
+
+
+def quiet_download_notice():
+    """pooch announces "Downloading data from ..." before it tries, so an offline run printed it and then fell
+    back to the bundled digits; load_mnist's own line says which source was used and why the others were not."""
+    try:
+        import pooch
+    except ImportError:
+        return
+    pooch.get_logger().setLevel("WARNING")
 
 
 def shifted_copies(x, y):

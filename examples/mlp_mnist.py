@@ -20,7 +20,7 @@ def fast_layers():
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0], fast=dict(epochs=12))
+    args = parse_args(__doc__, fast=dict(epochs=12))
     train_and_report(network(args, tutorial_layers() if args.recipe == "tutorial" else fast_layers()), args)
 
 

@@ -40,6 +40,8 @@ def test_fast_recipe_runs_and_draws(script, tmp_path):
     (["--graph", "step.dot"], "--graph step.dot: the file name must end in .svg or .png or .pdf"),
     (["--save", "nowhere/net.npz"], "--save nowhere/net.npz: the folder"),
     (["--samples", "0"], "--samples: must be a positive whole number"),
+    (["--lr", "0"], "--lr: must be a positive number, got 0"),
+    (["--lr", "nan"], "--lr: must be a positive number, got nan"),
     (["--scale-lr"], "--scale-lr scales the learning rate by the number of MPI ranks: add --distributed"),
 ])
 def test_bad_flags_stop_before_training(flags, message, tmp_path):
@@ -69,3 +71,43 @@ def test_readme_python_examples_run(tmp_path):
                                 cwd=tmp_path, timeout=120)
         assert result.returncode == 0, result.stderr
     assert (tmp_path / "graph.svg").exists() and (tmp_path / "cnn.svg").exists() and (tmp_path / "cnn.npz").exists()
+
+
+def test_help_shows_the_whole_description_and_explains_every_flag():
+    for script in ("mlp_mnist.py", "cnn_mnist.py"):
+        result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--help"], capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0
+        text = " ".join(result.stdout.split())
+        assert "FC 10 tanh, softmax." in text and f"python examples/{script} --recipe fast" in text
+        for flag in ("--epochs EPOCHS", "--batch-size BATCH_SIZE", "--lr LR", "--optimizer {sgd,adam}",
+                     "--loss {mse,cross_entropy}", "--seed SEED"):
+            described = text.split(f" {flag} ", 1)[1]  # the option's entry, after the usage line
+            assert not described.startswith("--"), f"{script}: {flag} has no help"
+    assert "(default: 30 for the tutorial recipe, 4 for fast)" in " ".join(
+        subprocess.run([sys.executable, str(ROOT / "examples" / "cnn_mnist.py"), "--help"], capture_output=True,
+                       text=True, timeout=60).stdout.split())
+
+
+def test_graph_without_dot_is_refused_before_training(tmp_path):
+    env = dict(os.environ, TINYGRAPH_MNIST_SOURCE="sample", PATH=str(tmp_path))  # no dot on this PATH
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "mlp_mnist.py"), "--graph", "step.svg"],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and "epoch" not in result.stdout and "MNIST" not in result.stdout
+    assert "--graph step.svg: drawing needs Graphviz's dot program, which is not on PATH" in result.stderr
+
+
+def test_an_offline_run_does_not_announce_a_download_it_cannot_make(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is not None:
+        pytest.skip("keras prints its own download notice before failing")
+    dead = "http://127.0.0.1:9"  # the discard port: nothing listens, so every request fails at once
+    env = {k: v for k, v in os.environ.items() if k != "TINYGRAPH_MNIST_SOURCE"}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), HTTPS_PROXY=dead, HTTP_PROXY=dead, https_proxy=dead,
+               http_proxy=dead, NO_PROXY="", no_proxy="")
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "mlp_mnist.py"), "--samples", "20", "--epochs",
+                             "1"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Downloading" not in result.stdout + result.stderr
+    assert "MNIST: bundled sample of real digits" in result.stdout and "download failed" in result.stdout

@@ -121,7 +121,7 @@ def test_summary(capsys):
         (lambda: xor_network().use("mse").fit(XOR_X, XOR_Y[:3], 1, 0.1), ValueError, "x has 4 samples but y"),
         (lambda: xor_network().use("mse").fit(XOR_X, XOR_Y, 0, 0.1), ValueError, "epochs must be a positive int"),
         (lambda: xor_network().use("mse").fit(XOR_X, XOR_Y, 1, -1.0), ValueError,
-         "SGD: the learning rate must be a positive number, got -1.0"),
+         "Network.fit: the learning rate must be a positive number, got -1.0"),
         (lambda: xor_network().use("mse").fit(XOR_X, np.zeros((4, 3)), 1, 0.1), ValueError,
          r"targets of shape \(4, 3\) do not match the network's output of shape \(N, 1\)"),
         (lambda: small_cnn().use("cross_entropy").fit(*digits(4)[:1], np.array([0, 1, 2, 7]), 1, 0.1), ValueError,

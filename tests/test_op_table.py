@@ -1,9 +1,10 @@
-"""Every row of the op table (tests/cases.py): forward against NumPy, float64 gradcheck, and the dtype rule."""
+"""Every row of the op table (tests/cases.py): forward against NumPy, float64 gradcheck and gradgradcheck, and the
+dtype rule."""
 import numpy as np
 import pytest
 from cases import CASES, params
 
-from tinygraph import Tensor, gradcheck
+from tinygraph import Tensor, gradcheck, gradgradcheck
 
 # An overflow or a division by zero inside a stable op is a bug, not a warning.
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -32,6 +33,13 @@ def test_forward_matches_numpy(case, shapes, kwargs):
 def test_gradcheck(case, shapes, kwargs):
     arrays = case.arrays(np.random.default_rng(_seed(case, shapes, kwargs)), shapes)
     assert gradcheck(lambda *inputs: case.op(*inputs, **kwargs), *case.inputs(arrays))
+
+
+@pytest.mark.parametrize("case, shapes, kwargs", params(CASES, grad=True))
+def test_gradgradcheck(case, shapes, kwargs):
+    """Second derivatives (backward recorded with create_graph=True), against the inputs and the output's gradient."""
+    arrays = case.arrays(np.random.default_rng(_seed(case, shapes, kwargs)), shapes)
+    assert gradgradcheck(lambda *inputs: case.op(*inputs, **kwargs), *case.inputs(arrays))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])

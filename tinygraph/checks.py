@@ -84,6 +84,13 @@ def one_axis(where, axis, shape):
     return axes(where, axis, shape)[0]
 
 
+def verbosity(where, value):
+    """A `verbose` level: 0 (silent), 1 (a line per epoch) or 2 (with its time); True and False as 1 and 0."""
+    if isinstance(value, (bool, np.bool_)) or (is_int(value) and 0 <= value <= 2):
+        return int(value)
+    raise ValueError(f"{where}: verbose must be 0 (silent), 1 (a line per epoch) or 2 (with its time), got {value!r}")
+
+
 def finite_number(where, what, value):
     """A finite real number (Python or NumPy, not a bool) as a Python float, so that it keeps float32 float32."""
     if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):

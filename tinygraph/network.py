@@ -150,7 +150,7 @@ class Network:
             raise ValueError("Network.fit: choose a loss first, e.g. net.use('mse') or net.use('cross_entropy')")
         epochs = checks.positive_int("Network.fit", "epochs", epochs)
         batch_size = checks.positive_int("Network.fit", "batch_size", batch_size)
-        verbose = _verbosity(verbose)
+        verbose = checks.verbosity("Network.fit", verbose)
         if learning_rate is not None:
             learning_rate = check_lr("Network.fit", learning_rate)
         comm = None if comm is None else distributed.communicator(comm)
@@ -201,11 +201,8 @@ class Network:
         with tqdm(total=n, desc=f"epoch {epoch}/{epochs}", unit="sample", leave=False, delay=1.0,
                   disable=not verbose, mininterval=0.5) as bar:
             for batch, start in enumerate(range(0, n, batch_size), start=1):
-                if order is None:
-                    xb, yb = xs[start:start + batch_size], ys[start:start + batch_size]
-                else:
-                    picked = order[start:start + batch_size]
-                    xb, yb = xs[picked], ys[picked]
+                picked = slice(start, start + batch_size) if order is None else order[start:start + batch_size]
+                xb, yb = xs[picked], ys[picked]
                 loss = self._loss(self.forward(as_tensor(xb), training=True), yb)
                 value = float(loss.data)
                 if not np.isfinite(value):
@@ -294,14 +291,6 @@ class Network:
         from .training_graph import draw_training_step
 
         return draw_training_step(self, x_sample, y_sample, show_shapes, show_grads, rankdir)
-
-
-def _verbosity(verbose):
-    """fit's verbose: 0 (silent), 1 (a line per epoch) or 2 (with its time); True and False as 1 and 0."""
-    if isinstance(verbose, (bool, np.bool_)) or (checks.is_int(verbose) and 0 <= verbose <= 2):
-        return int(verbose)
-    raise ValueError(f"Network.fit: verbose must be 0 (silent), 1 (a line per epoch) or 2 (with its time), "
-                     f"got {verbose!r}")
 
 
 def _is_optimizer(value):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import checks
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor
 from .function import Function, apply
 
 

@@ -1,4 +1,8 @@
-"""The NumPy specification of the compiled kernel in conv_backward.pyx, and its fallback."""
+"""The NumPy specifications of the compiled kernels in conv_backward.pyx (same signatures, same results bit for bit),
+and their fallbacks where no kernel was built or a dtype has none."""
+import numpy as np
+
+from .windows import offset_views
 
 
 def scatter_windows(windows, out, stride_h, stride_w, dilation_h=1, dilation_w=1):
@@ -30,3 +34,51 @@ def scatter_windows(windows, out, stride_h, stride_w, dilation_h=1, dilation_w=1
             cols = slice(b * dilation_w, b * dilation_w + stride_w * (wo - 1) + 1, stride_w)
             out[:, rows, cols] += windows[:, :, :, a, b]
     return out
+
+
+def copy_windows(out, windows):
+    """out[...] = windows: the im2col copy of a convolution's windows into a contiguous array of the same shape."""
+    if out.shape != windows.shape:
+        raise ValueError(f"copy_windows: out of shape {out.shape} does not match windows of shape {windows.shape}")
+    out[...] = windows
+
+
+def relu_positive(x, out, positive):
+    """positive = x > 0 and out = np.maximum(x, 0) (NaN stays NaN) over flat arrays; out may be x."""
+    if out.shape != x.shape or positive.shape != x.shape:
+        raise ValueError(f"relu_positive: x, out and positive must have one size, got {x.size}, {out.size}, "
+                         f"{positive.size}")
+    np.greater(x, 0, out=positive)
+    np.maximum(x, 0, out=out)
+
+
+def max_windows(x, best, winner, pool_h, pool_w, stride_h, stride_w):
+    """best[n, i, j, c] = the max of the window x[n, i*sh : i*sh + ph, j*sw : j*sw + pw, c] (NaN if it holds one),
+    winner[n, i, j, c] = the row-major offset a*pw + b of its first maximum (ph*pw - 1 for a NaN), in place."""
+    views = offset_views(x, pool_h, pool_w, stride_h, stride_w)
+    np.copyto(best, views[0])
+    for view in views[1:]:
+        np.maximum(best, view, out=best)
+    # The number of leading views that miss the maximum, with elementwise ops only: far faster than masked
+    # assignment on strided views (measured 22 ms vs 2 ms at 64x28x28x64); a NaN misses in every view.
+    missed = np.not_equal(views[0], best)
+    np.copyto(winner, missed)
+    also_missed = np.empty_like(missed)
+    for view in views[1:-1]:
+        np.not_equal(view, best, out=also_missed)
+        missed &= also_missed
+        winner += missed
+
+
+def scatter_winners(winner, grad, out, pool_h, pool_w, stride_h, stride_w):
+    """out[n, i*sh + k // pw, j*sw + k % pw, c] += grad[n, i, j, c] with k = winner[n, i, j, c], in place: a
+    max-pool's gradient, sent to each window's winner only.
+
+    One pass per window offset, the last first: the compiled loop visits windows in row-major order, which reaches
+    each element of out from its last offset to its first, and the same order of additions agrees bit for bit."""
+    ho, wo = grad.shape[1:3]
+    for k in reversed(range(pool_h * pool_w)):
+        a, b = divmod(k, pool_w)
+        rows = slice(a, a + stride_h * (ho - 1) + 1, stride_h)
+        cols = slice(b, b + stride_w * (wo - 1) + 1, stride_w)
+        out[:, rows, cols] += np.where(winner == k, grad, 0)

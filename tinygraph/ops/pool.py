@@ -11,7 +11,9 @@ import numpy as np
 
 from .. import checks
 from . import kernels
+from ..tensor import Tensor
 from .function import Function, apply
+from .shape import Scatter
 from .windows import crop_spatial, offset_views, pad_spatial
 
 
@@ -161,6 +163,27 @@ class MaxPool(Function):
             dx = crop_spatial(dx, _sides(ctx.padding), x_shape)
         return dx[0] if single else dx
 
+    @staticmethod
+    def recorded_backward(ctx, output, grad):
+        """The same scatter as a recorded op (create_graph): g added at each window's winner, by its flat index in
+        the padded input, then the padding cropped; its own gradient gathers at the winners (a getitem)."""
+        (winner,) = ctx.saved_arrays
+        x_shape, padded_shape, single = ctx.geometry
+        index = (_winner_indices(winner, padded_shape, ctx.pool_shape[1], ctx.stride).reshape(-1),)
+        dx = apply(Scatter, grad.reshape(-1), index=index, shape=(int(np.prod(padded_shape)),)).reshape(padded_shape)
+        top, _, left, _ = _sides(ctx.padding)
+        dx = dx[:, top : top + x_shape[1], left : left + x_shape[2]] if ctx.padding != (0, 0) else dx
+        return dx.reshape(x_shape[1:]) if single else dx
+
+
+def _winner_indices(winner, padded_shape, pw, stride):
+    """The flat index in the padded (N, H, W, C) input of each window's winner (offset a * pw + b in its window)."""
+    _, h, w, c = padded_shape
+    n, ho, wo, _ = winner.shape
+    a, b = np.divmod(winner.astype(np.int64), pw)
+    rows = (np.arange(n)[:, None, None, None] * h + np.arange(ho)[:, None, None] * stride[0] + a) * w
+    return (rows + np.arange(wo)[:, None] * stride[1] + b) * c + np.arange(c)
+
 
 class AvgPool(Function):
     """y = the mean of each window, padding counted as zeros; gradient: g / (ph*pw) spread over every element of
@@ -199,6 +222,27 @@ class AvgPool(Function):
         if ctx.padding != (0, 0):
             dx = crop_spatial(dx, _sides(ctx.padding), x_shape)
         return dx[0] if single else dx
+
+    @staticmethod
+    def recorded_backward(ctx, output, grad):
+        """The same spread as a recorded op (create_graph), whose own gradient is an avgpool again."""
+        return apply(AvgPoolBackward, grad, geometry=ctx.geometry, **ctx.attrs)
+
+
+class AvgPoolBackward(Function):
+    """avgpool's gradient as an op (recorded under create_graph): g / (ph*pw) spread over each window, the padding
+    cropped; gradient: avgpool(g) with the same windows, its adjoint."""
+
+    name = "avgpool_backward"
+
+    @staticmethod
+    def forward(ctx, g, pool_shape, stride, padding, geometry):
+        return AvgPool.backward(ctx, g)  # ctx has the attributes AvgPool's backward reads
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = avgpool(grad, ctx.pool_shape, ctx.stride, ctx.padding)
+        return out if isinstance(grad, Tensor) else out.data
 
 
 def _sides(padding):

@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from .. import checks
-from ..tensor import as_tensor
 from .activation import sigmoid_of
 from .function import Function, apply
 from .special import erfc

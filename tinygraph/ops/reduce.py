@@ -78,14 +78,13 @@ class Prod(Function):
         # Each element's gradient is the product of the others in its group, found without dividing by zero:
         # no zero in the group: prod / x; one zero: the product of the rest at the zero, 0 elsewhere; more: 0.
         zero = array_of(x) == 0
+        zeros = np.sum(zero, axis=ctx.axis, keepdims=True)
+        rest = np.prod(np.where(zero, 1, x), axis=ctx.axis, keepdims=True)
+        others = np.where(zeros == 0, rest / np.where(zero, 1, x), np.where(zero & (zeros == 1), rest, 0))
         if x is not array_of(x) and zero.any():
-            # Recorded (create_graph): those zeros are constants, yet the product of the others still depends on the
-            # zeros it holds, so each element's is taken over its group with that element left out.
-            others = _leave_one_out(x, ctx.axis)
-        else:
-            zeros = np.sum(zero, axis=ctx.axis, keepdims=True)
-            rest = np.prod(np.where(zero, 1, x), axis=ctx.axis, keepdims=True)
-            others = np.where(zeros == 0, rest / np.where(zero, 1, x), np.where(zero & (zeros == 1), rest, 0))
+            # Recorded (create_graph): the 0 given to the other elements of a group holding a zero depends on that
+            # zero, so there each element's product is taken over its group with the element left out.
+            others = np.where(zeros == 0, others, _leave_one_out(x, ctx.axis))
         return _expand(grad, x.shape, ctx.axis, ctx.keepdims) * others
 
 

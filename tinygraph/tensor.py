@@ -5,11 +5,14 @@ This module sits at the bottom of the package: when it loads it imports nothing 
 methods call the op functions through `ops`, which `tinygraph.ops` binds here when it loads (the ops build Tensors,
 so they import this module, not the other way round); `backward()` imports the engine when it runs.
 """
+import sys
+import types
+
 import numpy as np
 
 from .grad_mode import state as _grad_state
 from .tensor_methods import TensorMethods
-from .tensor_protocol import Size, accept_torch_keywords, one_element, tensor_repr
+from .tensor_protocol import Size, accept_torch_keywords, one_element, tensor_repr, torch_hint
 
 ops = None  # the module tinygraph.ops, bound by it when it loads
 numpy_protocol = None  # the module tinygraph.numpy_protocol, bound by it when it loads
@@ -20,7 +23,10 @@ def _as_array(data):
 
     Python floats and lists of them become float32, as in PyTorch: only an explicit float64 array keeps float64.
     """
-    array = np.asarray(data)
+    try:
+        array = np.asarray(data)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(f"Tensor: the data cannot form an array ({err})") from None
     if array.dtype.kind == "f":
         explicit64 = array.dtype == np.float64 and isinstance(data, (np.ndarray, np.generic))
         if array.dtype != np.float32 and not explicit64:
@@ -169,7 +175,7 @@ class Tensor(TensorMethods):
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad: only float tensors can require grad, got dtype {self.data.dtype} "
-                f"with shape {self.shape}"
+                f"with shape {self.shape}; convert first, e.g. Tensor(x.astype(np.float32), requires_grad=True)"
             )
         self.requires_grad = bool(requires_grad)
         return self
@@ -242,15 +248,49 @@ class Tensor(TensorMethods):
     def __setitem__(self, index, value):
         """Write values in place, as NumPy does. Not recorded: a tensor that requires grad can be changed only
         under `no_grad()` (as in PyTorch), and a graph that saved its old values then refuses to run backward."""
-        from .grad_mode import is_grad_enabled
-
-        if self.requires_grad and is_grad_enabled():
+        if self.requires_grad and _grad_state.enabled:
             raise RuntimeError(
                 f"setitem: this tensor of shape {self.shape} requires grad, and in-place writes are not recorded; "
                 f"change its values inside `with tg.no_grad():`, or build a new tensor (e.g. tg.where(mask, v, t))"
             )
         self.data[index] = value.data if isinstance(value, Tensor) else value
         self._note_write()
+
+    # x -= y and kin. Under no_grad, or on tensors outside any graph, they write in place as NumPy does (the
+    # hand-written SGD step `with tg.no_grad(): w -= lr * w.grad`). While recording, a result that requires grad gets
+    # the recorded op and a new tensor (as `x = x - y`); a leaf that requires grad is refused, as in PyTorch.
+    def _in_place(self, symbol, op, ufunc, other):
+        recording = _grad_state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        if recording:
+            if self._ctx is None and self.requires_grad:
+                raise RuntimeError(
+                    f"{symbol}: this tensor of shape {self.shape}{f' ({self.name!r})' if self.name else ''} is a leaf "
+                    f"that requires grad, and in-place updates of it are not recorded; update a parameter inside "
+                    f"`with tg.no_grad():` (e.g. `with tg.no_grad(): w -= lr * w.grad`), or write x = x {symbol[0]} y"
+                )
+            return op(self, other)
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
+        self._note_write()
+        return self
+
+    def __iadd__(self, other):
+        return self._in_place("+=", ops.add, np.add, other)
+
+    def __isub__(self, other):
+        return self._in_place("-=", ops.sub, np.subtract, other)
+
+    def __imul__(self, other):
+        return self._in_place("*=", ops.mul, np.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._in_place("/=", ops.div, np.true_divide, other)
+
+    def __getattr__(self, name):
+        # Reached only when no attribute has that name: answers PyTorch's spellings with tinygraph's.
+        hint = None if name.startswith("__") else torch_hint(name)
+        if hint is None:
+            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+        raise AttributeError(f"Tensor has no attribute {name!r} (a PyTorch spelling): {hint}")
 
     # Comparisons give bool tensors with no gradient.
     def _compare(self, other, fn):
@@ -320,3 +360,14 @@ def as_tensor(x, like=None):
                 array = array.astype(like.data.dtype)
             x = array
     return Tensor._wrap(_as_array(x), False, None)
+
+
+class _TensorModule(types.ModuleType):
+    """This module, which is also callable: `tinygraph.tensor(data, ...)`, PyTorch's spelling, makes a Tensor (the
+    package attribute `tensor` is this module, so a plain function of that name could not be reached)."""
+
+    def __call__(self, data, requires_grad=False, name=None, dtype=None):
+        return Tensor(data, requires_grad=requires_grad, name=name, dtype=dtype)
+
+
+sys.modules[__name__].__class__ = _TensorModule

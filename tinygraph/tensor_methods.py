@@ -108,6 +108,23 @@ class TensorMethods:
         """A copy as `dtype`: float to float passes the gradient (cast back), integers and bools get none."""
         return ops.astype(self, dtype)
 
+    # PyTorch's casts and product, which mean what tinygraph's spellings mean
+    def float(self):
+        """PyTorch's x.float(): x.astype(np.float32)."""
+        return ops.astype(self, np.float32)
+
+    def double(self):
+        """PyTorch's x.double(): x.astype(np.float64)."""
+        return ops.astype(self, np.float64)
+
+    def long(self):
+        """PyTorch's x.long(): x.astype(np.int64) (no gradient)."""
+        return ops.astype(self, np.int64)
+
+    def mm(self, other):
+        """PyTorch's x.mm(y): x @ y."""
+        return ops.matmul(self, other)
+
     def __abs__(self):
         return ops.abs(self)
 

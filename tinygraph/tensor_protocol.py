@@ -124,3 +124,37 @@ def accept_torch_keywords(cls):
         if not name.startswith("_") and takes_axis(member):
             setattr(cls, name, with_torch_keywords(member))
     return cls
+
+
+# ----- PyTorch names tinygraph answers with its own spelling -------------------------------------------------------
+
+TORCH_HINTS = {
+    "type": "x.dtype for the dtype, x.astype(dtype) to convert",
+    "to": "x.astype(dtype) to convert; tinygraph runs on the CPU with NumPy, so there is no device to move to",
+    "cuda": "tinygraph runs on the CPU with NumPy: drop .cuda()",
+    "cpu": "tinygraph runs on the CPU with NumPy: drop .cpu()",
+    "half": "tinygraph computes in float32 or float64: x.astype(np.float32)",
+    "zero_": "x.grad = None clears a gradient (net.zero_grad() or optimizer.zero_grad() for all of them)",
+    "backward_": "x.backward()",
+    "data_ptr": "x.data is the NumPy array itself",
+    "contiguous": "tinygraph never needs contiguous data: use x itself",
+    "expand": "x.broadcast_to(shape)",
+    "masked_fill": "tg.where(mask, value, x)",
+    "bmm": "x @ y (matmul batches over leading axes)",
+    "norm": "x.square().sum().sqrt()",
+    "chunk": "tg.split(x, sections, axis=...)",
+    "gather": "x[index] with integer arrays",
+    "item_": "x.item()",
+}
+
+
+def torch_hint(name):
+    """What to write instead of PyTorch's `x.name`, or None when `name` means nothing to PyTorch either."""
+    if name in TORCH_HINTS:
+        return TORCH_HINTS[name]
+    if name.endswith("_") and not name.startswith("_"):
+        # In-place ops (exp_, add_, clamp_) are not recorded: the result is a new tensor.
+        base = name[:-1]
+        return f"in-place ops are not recorded; write x = x.{base}(...) (or, for a parameter, change it inside " \
+               f"`with tg.no_grad():` with x -= ... or x[...] = ...)"
+    return None

@@ -178,8 +178,8 @@ def train_and_report(net, args):
     x_train, y_train, x_test, y_test = load_data(args)
     targets = one_hot(y_train, 10) if args.loss == "mse" else y_train
     shifted = " (with shifted copies)" if args.augment else ""
-    print(f"training on {len(x_train)} images{shifted}: {args.epochs} epochs, batch size {args.batch_size}, "
-          f"{args.optimizer} lr {args.lr}, {args.loss} loss")
+    print(f"training on {len(x_train)} images{shifted}: {args.epochs} epoch{'s' * (args.epochs != 1)}, "
+          f"batch size {args.batch_size}, {args.optimizer} lr {args.lr}, {args.loss} loss")
     net.use(args.loss, optimizer=args.optimizer)
     if args.comm is not None:
         scaled = f", learning rate x {args.comm.size} (--scale-lr)" if args.scale_lr else ""

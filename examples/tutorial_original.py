@@ -145,9 +145,9 @@ def main():
         started, cpu = time.perf_counter(), time.process_time()
         net = MODELS[name](x_train, y_train, epochs=args.epochs)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        epochs = f"{args.epochs} epoch{'s' * (args.epochs != 1)}"
         print(f"{name}: accuracy {accuracy(net, x_test, y_test):.4f} on the {len(x_test)} held-out digits, "
-              f"{seconds:.1f}s training ({cpu:.1f}s of CPU; {args.epochs} epochs, derivatives: {args.derivative})",
-              flush=True)
+              f"{seconds:.1f}s training ({cpu:.1f}s of CPU; {epochs}, derivatives: {args.derivative})", flush=True)
 
 
 if __name__ == "__main__":

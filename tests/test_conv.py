@@ -213,13 +213,44 @@ def test_convolve_errors_name_convolve():
         tg.convolve(X, np.zeros((4, 3, 3, 2)))
 
 
+CHANNELS_LAST = ("tinygraph is channels-last, (N, H, W, C) as in Keras; a PyTorch-layout batch (N, C, H, W) needs "
+                 "x.transpose(0, 2, 3, 1)")
+
+
+@pytest.mark.parametrize("op", [tg.correlate, tg.convolve])
+@pytest.mark.parametrize("x_shape, w_shape, fixed_w_shape, message", [
+    ((1, 1, 5, 5), (2, 1, 3, 3), (2, 3, 3, 1), "x has 5 channels but w expects 3"),  # PyTorch's x and w
+    ((4, 1, 28, 28), (2, 3, 3, 28), (2, 3, 3, 1), "the 3x3 kernel does not fit the padded 1x28 input"),
+])
+def test_a_channels_first_input_is_told_the_layout(op, x_shape, w_shape, fixed_w_shape, message):
+    with pytest.raises(ValueError) as caught:
+        op(np.ones(x_shape), np.ones(w_shape))
+    text = str(caught.value)
+    assert text.startswith(f"{op.__name__}: {message}") and CHANNELS_LAST in text
+    assert "a PyTorch weight (F, C, kh, kw) needs w.transpose(0, 2, 3, 1)" in text
+    fixed = op(np.ones(x_shape).transpose(0, 2, 3, 1), np.ones(fixed_w_shape))
+    assert fixed.shape[-1] == w_shape[0]
+
+
+def test_one_channels_first_sample_is_told_its_transpose():
+    with pytest.raises(ValueError, match=r"a PyTorch-layout sample \(C, H, W\) needs x.transpose\(1, 2, 0\)"):
+        tg.correlate(np.ones((1, 5, 5)), np.ones((2, 1, 3, 3)))
+
+
+def test_a_channels_last_input_gets_no_layout_hint():
+    with pytest.raises(ValueError) as caught:
+        tg.correlate(np.ones((2, 6, 6, 1)), np.ones((4, 3, 3, 2)))  # rows >= channels
+    assert str(caught.value).startswith("correlate: x has 1 channel but w expects 2")
+    assert "channels-last" not in str(caught.value)
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("block_bytes", [1, 600, 1 << 22])
 def test_inference_and_blocked_paths_agree_with_the_training_path(monkeypatch, block_bytes, channels):
-    """Without a gradient the forward runs a block of samples at a time; the input gradient always does."""
-    import tinygraph.ops.conv as conv
+    """The forward and both gradients run a block of samples at a time, with or without a gradient."""
+    import tinygraph.ops.im2col as im2col
 
-    monkeypatch.setattr(conv, "_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(im2col, "_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(7)
     x = Tensor(rng.standard_normal((5, 7, 6, channels)), requires_grad=True)
     w = Tensor(rng.standard_normal((4, 3, 2, channels)), requires_grad=True)

@@ -197,3 +197,14 @@ def test_second_derivatives(op, shapes, kwargs):
     assert tg.gradgradcheck(lambda x, w, b: op(x, w, b, **kwargs), *inputs)
     x, w, b = inputs
     assert tg.gradgradcheck(lambda w: op(x.data, w, **kwargs), w)
+
+
+def test_a_channels_first_input_is_told_the_layout():
+    with pytest.raises(ValueError) as caught:
+        tg.conv_transpose(np.ones((1, 1, 5, 5)), np.ones((1, 2, 3, 3)))  # PyTorch's x and ConvTranspose2d weight
+    text = str(caught.value)
+    assert text.startswith("conv_transpose: x has 5 channels but w expects 1")
+    assert ("tinygraph is channels-last, (N, H, W, C) as in Keras; a PyTorch-layout batch (N, C, H, W) needs "
+            "x.transpose(0, 2, 3, 1), and a PyTorch weight (C_in, C_out, kh, kw) needs w.transpose(0, 2, 3, 1)") in text
+    fixed = tg.conv_transpose(np.ones((1, 1, 5, 5)).transpose(0, 2, 3, 1), np.ones((1, 2, 3, 3)).transpose(0, 2, 3, 1))
+    assert fixed.shape == (1, 7, 7, 2)

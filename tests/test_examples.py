@@ -33,7 +33,13 @@ def test_fast_recipe_runs_and_draws(script, tmp_path):
     out = run_example(script, "--recipe", "fast", "--samples", "64", "--epochs", "1", "--graph", "step.svg",
                       tmp_path=tmp_path)
     assert "cross_entropy loss" in out and "test accuracy:" in out
+    assert ": 1 epoch, batch size" in out and "1 epochs" not in out
     assert "FCLayer_1" in (tmp_path / "step.svg").read_text()
+
+
+def test_tutorial_original_runs_one_model_for_one_epoch(tmp_path):
+    out = run_example("tutorial_original.py", "--model", "mlp", "--epochs", "1", tmp_path=tmp_path)
+    assert "epoch 1/1   error=" in out and "1 epoch, derivatives: engine)" in out and "cnn:" not in out
 
 
 @pytest.mark.parametrize("flags, message", [

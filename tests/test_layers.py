@@ -127,6 +127,84 @@ def test_wrong_input_rank_for_conv_and_pool():
         MaxPoolingLayer()(batch(2, 8, 8))
 
 
+@pytest.mark.parametrize("layer", [ConvolutionalLayer(2, 3), MaxPoolingLayer(), AveragePoolingLayer()])
+def test_one_channel_images_without_their_channel_axis_are_told_x_none(layer):
+    with pytest.raises(ValueError) as caught:
+        layer(batch(4, 28, 28))
+    assert str(caught.value) == (f"{type(layer).__name__}: expects batches of shape (N, H, W, C), got samples of shape "
+                                 f"(28, 28); for one-channel images (N, H, W), pass x[..., None]")
+    assert layer(batch(4, 28, 28)[..., None]).shape[:1] == (4,)
+
+
+CHANNELS_LAST = ("tinygraph is channels-last, (N, H, W, C) as in Keras; a PyTorch-layout batch (N, C, H, W) needs "
+                 "x.transpose(0, 2, 3, 1)")
+
+
+def test_a_channels_first_batch_is_refused_before_any_filter_is_built():
+    net = (tg.Network(seed=0).add(ConvolutionalLayer(2, (3, 3))).add(FlattenLayer()).add(FCLayer(3)).use("mse"))
+    x, y = batch(4, 1, 28, 28), np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    with pytest.raises(ValueError) as caught:
+        net.fit(x, y, epochs=1, verbose=0)
+    assert str(caught.value) == ("ConvolutionalLayer_1: samples of shape (1, 28, 28) (H, W, C) are smaller than "
+                                 "the 3x3 filters; " + CHANNELS_LAST)
+    assert not net.built and net.parameters() == []
+    net.fit(x.transpose(0, 2, 3, 1), y, epochs=1, verbose=0)
+    assert net.layers[0].filters.shape == (2, 3, 3, 1)
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (ConvolutionalLayer(2, (5, 3), padding=(1, 0)), (1, 2, 6, 1)),
+    (ConvolutionalLayer(2, 3, dilation=2), (1, 4, 9, 2)),
+])
+def test_filters_too_large_for_channels_last_samples_get_no_layout_hint(layer, shape):
+    with pytest.raises(ValueError, match=r"samples of shape .* are smaller than the \dx\d filters") as caught:
+        layer(batch(*shape))
+    assert "channels-last" not in str(caught.value) and not layer.parameters()
+
+
+@pytest.mark.parametrize("layer", [MaxPoolingLayer(), AveragePoolingLayer((4, 4), padding=1)])
+def test_a_pooling_layer_refuses_a_channels_first_batch_and_stays_unbuilt(layer):
+    with pytest.raises(ValueError, match=r"samples of shape \(1, 28, 28\) \(H, W, C\).* are smaller than the "
+                                         r"\dx\d window; tinygraph is channels-last") as caught:
+        layer(batch(4, 1, 28, 28))
+    assert str(caught.value).endswith(CHANNELS_LAST) and not layer.built
+    assert layer(batch(4, 1, 28, 28).transpose(0, 2, 3, 1)).shape in [(4, 14, 14, 1), (4, 7, 7, 1)]
+
+
+def test_filters_that_just_fit_are_built():
+    assert ConvolutionalLayer(2, (5, 3), padding=(1, 0))(batch(1, 3, 3, 1)).shape == (1, 1, 1, 2)
+    assert ConvolutionalLayer(2, 3, dilation=2)(batch(1, 5, 5, 2)).shape == (1, 1, 1, 2)
+    assert ConvolutionalLayer(2, 9, padding="same")(batch(1, 2, 2, 1)).shape == (1, 2, 2, 2)
+
+
+def test_another_tutorials_fc_layer_input_size_is_answered():
+    with pytest.raises(TypeError, match=r"^FCLayer\(4, 8\): the input size is inferred from the first batch: "
+                                        r"write FCLayer\(8\)"):
+        FCLayer(4, 8)
+    with pytest.raises(TypeError, match=r"write FCLayer\(10\)"):
+        FCLayer(np.int64(784), np.int64(10))
+
+
+def test_a_layer_prints_as_the_call_that_makes_it():
+    assert repr(FCLayer(10)) == "FCLayer(output_size=10)"
+    assert repr(FCLayer(10, init="he")) == "FCLayer(output_size=10, init='he')"
+    assert repr(ConvolutionalLayer(8, 3, padding="same", stride=2)) == \
+        "ConvolutionalLayer(filters_count=8, filter_shape=(3, 3), padding='same', stride=(2, 2))"
+    assert repr(ActivationLayer("tanh")) == "ActivationLayer('tanh')"
+    assert repr(DropoutLayer(rate=0.25)) == "DropoutLayer(rate=0.25)"
+
+    def tanh(x):
+        return np.tanh(x)
+
+    def tanh_prime(x, y):
+        return 1 - np.tanh(x) ** 2
+
+    assert repr(ActivationLayer(tanh, tanh_prime)) == "ActivationLayer(tanh, tanh_prime)"
+    assert repr(ActivationLayer(tanh)) == "ActivationLayer(tanh)"
+    assert repr(ActivationLayer(tanh, tanh_prime, derivative="supplied")) == \
+        "ActivationLayer(tanh, tanh_prime, derivative='supplied')"
+
+
 def test_numpy_scalars_are_accepted_and_saved_as_plain_numbers(tmp_path):
     net = (
         tg.Network(seed=0)

@@ -111,6 +111,66 @@ def test_summary(capsys):
     assert "30" in out  # 3 filters of 3x3x1 plus 3 biases
 
 
+def test_load_on_an_instance_is_refused_and_on_the_class_works(tmp_path):
+    net = small_cnn().use("cross_entropy")
+    net.predict(digits(2)[0])
+    path = net.save(tmp_path / "m.npz")
+    other = small_cnn(seed=1)
+    with pytest.raises(TypeError, match=r"^Network.load returns a new network: write net = Network.load\(path\)$"):
+        other.load(path)
+    assert not other.built
+    np.testing.assert_array_equal(tg.Network.load(path).predict(digits(2)[0]), net.predict(digits(2)[0]))
+    assert "never runs code" in tg.Network.load.__doc__
+
+    class Mine(tg.Network):
+        pass
+
+    assert type(Mine.load(path)) is Mine
+    with pytest.raises(TypeError, match=r"write net = Mine.load\(path\)"):
+        Mine().load(path)
+
+
+def test_a_network_prints_its_layers():
+    net = small_cnn()
+    assert repr(net).splitlines() == [
+        "Network(loss=None): 6 layers",
+        "  ConvolutionalLayer_1     ConvolutionalLayer(filters_count=3, filter_shape=(3, 3), padding=(1, 1), "
+        "stride=(2, 2))",
+        "  ActivationLayer_1        ActivationLayer('tanh')",
+        "  MaxPoolingLayer_1        MaxPoolingLayer(stride=(2, 2))",
+        "  FlattenLayer_1           FlattenLayer()",
+        "  FCLayer_1                FCLayer(output_size=4)",
+        "  ActivationLayer_2        ActivationLayer('softmax')",
+    ]
+    net.use("cross_entropy").predict(digits(2)[0])
+    lines = str(net).splitlines()
+    assert lines[0] == "Network(loss='cross_entropy', input_shape=(8, 8, 1)): 6 layers"
+    assert lines[1].endswith("  30 parameters") and lines[5].endswith("  52 parameters")
+    assert repr(tg.Network()) == "Network(loss=None): 0 layers"
+
+
+def test_calling_a_network_runs_forward():
+    net = xor_network().use("mse")
+    out = net(XOR_X)
+    assert isinstance(out, tg.Tensor) and out.requires_grad and out.shape == (4, 1)
+    np.testing.assert_array_equal(out.data, net.forward(XOR_X).data)
+    with tg.no_grad():
+        assert not net(XOR_X).requires_grad
+    net(XOR_X).sum().backward()
+    assert net.layers[0].weights.grad is not None
+
+
+def test_fit_answers_pytorchs_lr_with_learning_rate():
+    net = xor_network().use("mse")
+    with pytest.raises(TypeError, match=r"^Network.fit: write learning_rate=0.1, not lr= \(fit takes the "
+                                        r"tutorial's and Keras's learning_rate=; the optimizers, SGD\(params, "
+                                        r"lr=...\) and Adam, take PyTorch's lr=\)$"):
+        net.fit(XOR_X, XOR_Y, epochs=1, lr=0.1)
+    with pytest.raises(TypeError, match=r"^Network.fit\(\) got an unexpected keyword argument 'lerning_rate'$"):
+        net.fit(XOR_X, XOR_Y, epochs=1, lerning_rate=0.1)
+    assert not net.built
+
+
 @pytest.mark.parametrize(
     "call, error, message",
     [

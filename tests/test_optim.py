@@ -59,6 +59,31 @@ def test_bad_learning_rate(lr):
         tg.SGD([param([1.0])], lr=lr)
 
 
+@pytest.mark.parametrize("optimizer", [tg.SGD, tg.Adam])
+def test_keras_learning_rate_is_answered_with_lr(optimizer):
+    with pytest.raises(TypeError, match=rf"^{optimizer.__name__}: write lr=0.1, not learning_rate= \(the optimizers "
+                                        r"take PyTorch's lr=; Network.fit takes the tutorial's learning_rate=\)$"):
+        optimizer([param([1.0])], learning_rate=0.1)
+    assert optimizer([param([1.0])], lr=0.1).lr == 0.1 and optimizer([param([1.0])], 0.2).lr == 0.2
+
+
+def test_other_keywords_are_refused_as_python_refuses_them():
+    with pytest.raises(TypeError, match=r"^Adam: write eps=1e-07, not epsilon="):
+        tg.Adam([param([1.0])], epsilon=1e-7)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epsilon'"):  # SGD has no eps
+        tg.SGD([param([1.0])], epsilon=1e-7)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nesterov'"):
+        tg.SGD([param([1.0])], nesterov=True)
+
+
+def test_an_optimizer_of_ones_own_keeps_its_keywords():
+    class Scaled(tg.SGD):
+        def __init__(self, parameters, learning_rate=0.1, **others):
+            super().__init__(parameters, lr=learning_rate)
+
+    assert Scaled([param([1.0])], learning_rate=0.3).lr == 0.3
+
+
 def test_bad_settings():
     with pytest.raises(ValueError, match="momentum"):
         tg.SGD([param([1.0])], lr=0.1, momentum=1.5)

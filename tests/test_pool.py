@@ -133,13 +133,14 @@ def test_avgpool_of_integers_is_a_float_mean():
     np.testing.assert_array_equal(tg.avgpool(x, 2, 2).data[0, :, :, 0], [[2.5, 4.5], [10.5, 12.5]])
 
 
-@pytest.mark.parametrize("few_channels", [0, 10**6], ids=["one-hot product", "flat index"])
+@pytest.mark.parametrize("backend", ["compiled", "numpy"])
 @pytest.mark.parametrize("shape, pool", [((2, 7, 6, 3), 2), ((1, 9, 8, 20), (3, 2)), ((3, 4, 4, 1), 2)], ids=str)
-def test_both_tiled_maxpool_backward_paths(monkeypatch, few_channels, shape, pool):
-    """Tiled windows take one of two backward paths by channel count; both are exact, ties included."""
-    from tinygraph.ops import pool as pool_module
+def test_maxpool_backends_are_exact_with_ties(monkeypatch, backend, shape, pool):
+    """The compiled max-pool gradient kernel and its NumPy reference both give the exact gradient, ties included."""
+    from tinygraph.ops import conv_reference, kernels
 
-    monkeypatch.setattr(pool_module, "_FEW_CHANNELS", few_channels)
+    if backend == "numpy":
+        monkeypatch.setattr(kernels, "scatter_winners", conv_reference.scatter_winners)
     x = tg.Tensor(np.random.default_rng(3).standard_normal(shape), requires_grad=True)
     assert tg.gradcheck(lambda x: x.maxpool(pool, pool), x)
     tied = tg.Tensor(np.ones(shape), requires_grad=True)
@@ -149,3 +150,17 @@ def test_both_tiled_maxpool_backward_paths(monkeypatch, few_channels, shape, poo
     corners = tied.grad[:, : out.shape[1] * ph : ph, : out.shape[2] * pw : pw]
     np.testing.assert_array_equal(corners, np.arange(out.size).reshape(out.shape) + 1)
     assert np.count_nonzero(tied.grad) == out.size
+
+
+@pytest.mark.parametrize("op", [tg.maxpool, tg.avgpool])
+def test_a_channels_first_input_is_told_the_layout(op):
+    with pytest.raises(ValueError) as caught:
+        op(np.ones((4, 1, 28, 28)))
+    text = str(caught.value)
+    assert text.startswith(f"{op.__name__}: the 2x2 window does not fit the input of shape (4, 1, 28, 28)")
+    assert text.endswith("; tinygraph is channels-last, (N, H, W, C) as in Keras; a PyTorch-layout batch "
+                         "(N, C, H, W) needs x.transpose(0, 2, 3, 1)")
+    assert op(np.ones((4, 1, 28, 28)).transpose(0, 2, 3, 1)).shape == (4, 14, 14, 1)
+    with pytest.raises(ValueError) as caught:
+        op(np.ones((4, 1, 1, 1)))  # as many rows as channels: no hint
+    assert "channels-last" not in str(caught.value)

@@ -111,6 +111,29 @@ def test_a_wrong_derivative_trains_with_the_engines_unless_supplied_is_asked():
     np.testing.assert_allclose(network_wide, 3 * exact, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("layer_derivative, network_derivative", [("supplied", None), (None, "supplied")])
+def test_the_warning_says_yours_trains_under_derivative_supplied(layer_derivative, network_derivative):
+    def tanh_wrong(X, output):
+        return 3 * (1 - np.tanh(X) ** 2)
+
+    with pytest.warns(DerivativeWarning) as caught:
+        one_step_grads(lambda: ActivationLayer(tutorial.tanh, tanh_wrong, derivative=layer_derivative),
+                       network_derivative=network_derivative)
+    message = str(caught[0].message)
+    assert "tinygraph trains with yours, as derivative='supplied' asks" in message
+    assert "tinygraph trains with the exact derivative" not in message
+
+
+def test_the_warning_says_the_exact_derivative_trains_by_default():
+    def tanh_wrong(X, output):
+        return 3 * (1 - np.tanh(X) ** 2)
+
+    with pytest.warns(DerivativeWarning) as caught:
+        one_step_grads(lambda: ActivationLayer(tutorial.tanh, tanh_wrong))
+    assert "tinygraph trains with the exact derivative; derivative='supplied' trains with yours" in \
+        str(caught[0].message)
+
+
 def test_the_tutorials_right_derivatives_train_as_the_engines_and_warn_nothing():
     with warnings.catch_warnings():
         warnings.simplefilter("error")

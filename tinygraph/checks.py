@@ -77,6 +77,59 @@ def ordered_axes(where, axis, shape, ndim=None):
     return out
 
 
+def layout_hint(shape, weight=None):
+    """For an image op's or layer's error: "" unless `shape` (a batch (N, H, W, C) or one (H, W, C) sample) looks
+    channels-first, having fewer rows than channels; then a sentence on the layout and the transpose that fixes it,
+    and on PyTorch's `weight` layout (e.g. "(F, C, kh, kw)") where the op takes one."""
+    if len(shape) not in (3, 4) or shape[-3] >= shape[-1]:
+        return ""
+    batch = ("a PyTorch-layout batch (N, C, H, W) needs x.transpose(0, 2, 3, 1)" if len(shape) == 4 else
+             "a PyTorch-layout sample (C, H, W) needs x.transpose(1, 2, 0)")
+    filters = "" if weight is None else f", and a PyTorch weight {weight} needs w.transpose(0, 2, 3, 1)"
+    return f"; tinygraph is channels-last, (N, H, W, C) as in Keras; {batch}{filters}"
+
+
+def with_layout_hint(err, shape, weight=None):
+    """`err` (an image op's ValueError) with `layout_hint(shape, weight)` added when it has one."""
+    hint = layout_hint(shape, weight)
+    return ValueError(f"{err}{hint}") if hint else err
+
+
+def image_samples(where, sample_shape):
+    """The shape of one image (H, W, C), without the batch axis, as a tuple; any other is refused, (H, W) with the
+    fix for one-channel images."""
+    sample_shape = tuple(sample_shape)
+    if len(sample_shape) != 3:
+        one_channel = "; for one-channel images (N, H, W), pass x[..., None]" if len(sample_shape) == 2 else ""
+        raise ValueError(f"{where}: expects batches of shape (N, H, W, C), got samples of shape {sample_shape}"
+                         f"{one_channel}")
+    return sample_shape
+
+
+def window_fits(where, what, window, sample_shape, padding=(0, 0), dilation=(1, 1)):
+    """Refuse (H, W, C) samples smaller, after `padding` (rows, cols) on each side, than a `window` (rows, cols; its
+    taps `dilation` apart) of filters or pooling; a sample that looks channels-first is told the layout."""
+    if any(d * (k - 1) + 1 > n + 2 * p for d, k, n, p in zip(dilation, window, sample_shape[:2], padding)):
+        padded = "" if tuple(padding) == (0, 0) else f" padded by {tuple(padding)}"
+        dilated = "" if tuple(dilation) == (1, 1) else f" with dilation {tuple(dilation)}"
+        raise ValueError(f"{where}: samples of shape {tuple(sample_shape)} (H, W, C){padded} are smaller than the "
+                         f"{window[0]}x{window[1]} {what}{dilated}" + layout_hint((None, *sample_shape)))
+
+
+def keywords(where, given, spellings, accepted=None):
+    """Refuse the keywords in `given` that the call does not take (every one, or each not in `accepted`): another
+    library's spelling (`spellings`: its name -> (tinygraph's name, why)) with the one to write, any other as
+    Python does."""
+    for name, value in given.items():
+        if accepted is not None and name in accepted:
+            continue
+        if name in spellings and (accepted is None or spellings[name][0] in accepted):
+            ours, why = spellings[name]
+            raise TypeError(f"{where}: write {ours}={value!r}, not {name}= ({why})")
+        if accepted is None:
+            raise TypeError(f"{where}() got an unexpected keyword argument {name!r}")
+
+
 def one_axis(where, axis, shape):
     """`axis` as one non-negative axis."""
     if axis is None or np.ndim(axis) != 0:
@@ -102,6 +155,12 @@ def finite_number(where, what, value):
 
 def broadcast_shape(where, *shapes, inputs=None):
     """The shape `shapes` broadcast to, or a ValueError naming the op, the shapes and the `inputs`' shapes."""
+    if len(shapes) == 2:  # the common cases without np.broadcast_shapes (1.7 µs, half the cost of a small op)
+        first, second = shapes
+        if first == second or not second:
+            return first
+        if not first:
+            return second
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:

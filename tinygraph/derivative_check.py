@@ -67,9 +67,10 @@ def supplied(x, forward, backward, label):
     return apply(SuppliedDerivative, x, forward=forward, backward=backward, label=label)
 
 
-def check(label_prime, label_f, forward, backward, sample, seed=0):
+def check(label_prime, label_f, forward, backward, sample, seed=0, derivative="engine"):
     """Compare `backward(x, y, g)` with the engine's derivative of `forward` at one sample; warn once if they
-    disagree. Returns whether the engine can differentiate `forward` (if not, central differences were used)."""
+    disagree, saying which of the two trains (`derivative`: the choice in force). Returns whether the engine can
+    differentiate `forward` (if not, central differences were used)."""
     x = np.array(sample, dtype=np.float64)
     y = _float_array(forward(x), np.float64)
     g = np.ones(y.shape) if y.ndim == 0 else np.random.default_rng(seed).standard_normal(y.shape)
@@ -90,11 +91,20 @@ def check(label_prime, label_f, forward, backward, sample, seed=0):
             product = "" if y.ndim == 0 else " (times a random output error)"
             detail = (f"{where}{product} on the first training sample, {label_prime} gives {given_value} and {how} "
                       f"{label_f} gives {exact_value}")
-        then = ("tinygraph trains with the exact derivative; derivative='supplied' trains with yours, as the "
-                "tutorial does" if traceable else f"tinygraph cannot differentiate {label_f}, so it trains with yours")
+        then = _which_trains(traceable, derivative, label_f)
         warnings.warn(f"{label_prime} disagrees with {how} {label_f}: {detail}. {then}", DerivativeWarning,
                       stacklevel=_first_caller_outside_tinygraph())
     return traceable
+
+
+def _which_trains(traceable, derivative, label_f):
+    """The end of a DerivativeWarning: which derivative training uses, and how to choose the other."""
+    if not traceable:
+        return f"tinygraph cannot differentiate {label_f}, so it trains with yours"
+    if derivative == "supplied":
+        return ("tinygraph trains with yours, as derivative='supplied' asks (as the tutorial does); "
+                "derivative='engine', the default, trains with the exact derivative")
+    return "tinygraph trains with the exact derivative; derivative='supplied' trains with yours, as the tutorial does"
 
 
 def _first_caller_outside_tinygraph():

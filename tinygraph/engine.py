@@ -193,12 +193,17 @@ def _as_list(where, what, value):
     return items
 
 
-@contextlib.contextmanager
 def _recording(create_graph):
-    """Record the backward pass when it is to be differentiated again; otherwise leave grad mode as it is."""
-    if not create_graph:
-        yield
-        return
+    """Record the backward pass when it is to be differentiated again; otherwise leave grad mode as it is (a shared
+    null context: the first-order backward pays no generator for it)."""
+    return _recorded() if create_graph else _UNCHANGED
+
+
+_UNCHANGED = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _recorded():
     with enable_grad(), recorded_backward():
         yield
 

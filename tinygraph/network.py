@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from . import checks, distributed, divergence, ops, saving, targets
+from . import checks, distributed, divergence, ops, parallel, saving, targets
 from .derivative_check import derivative_option
 from .grad_mode import no_grad
 from .layers import Layer
@@ -14,6 +14,27 @@ from .layers.base import make_rng
 from .optim import Optimizer, check_lr, make_optimizer
 from .tensor import Tensor, as_tensor
 from .tutorial import TutorialLoss
+
+
+def _class_only(function):
+    """A classmethod whose call on an instance is refused: `net.load(path)` would otherwise return a new network and
+    silently leave `net` as it was."""
+
+    class ClassOnly:
+        def __get__(self, instance, owner):
+            if instance is None:
+                return function.__get__(owner)
+
+            def refused(*args, **kwargs):
+                name = f"{owner.__name__}.{function.__name__}"
+                raise TypeError(f"{name} returns a new network: write net = {name}(path)")
+            return refused
+
+    return ClassOnly()
+
+
+FIT_SPELLINGS = {"lr": ("learning_rate", "fit takes the tutorial's and Keras's learning_rate=; the optimizers, "
+                                         "SGD(params, lr=...) and Adam, take PyTorch's lr=")}
 
 
 class Network:
@@ -112,6 +133,20 @@ class Network:
         """A batch of inputs checked and cast to the network's dtype (one copy, only if the dtype differs)."""
         return checks.float_inputs(where, x, self.dtype)
 
+    def __call__(self, x, training=False):
+        """net(x) is net.forward(x), as a Keras model or a PyTorch module call."""
+        return self.forward(x, training)
+
+    def __repr__(self):
+        """One line per layer, with its parameter count once built: a compact summary()."""
+        loss = self.loss_name or getattr(self.loss, "__name__", None) or self.loss
+        shape = "" if self.input_shape is None else f", input_shape={self.input_shape}"
+        lines = [f"{type(self).__name__}(loss={loss!r}{shape}): {len(self.layers)} layers"]
+        for layer in self.layers:
+            count = sum(p.size for p in layer.parameters())
+            lines.append(f"  {layer.name:<24} {layer!r}" + (f"  {count:,} parameters" if count else ""))
+        return "\n".join(lines)
+
     def forward(self, x, training=False):
         """Run every layer on a batch; records a graph unless inside `no_grad()`."""
         if not self.layers:
@@ -131,7 +166,7 @@ class Network:
 
     # ----- training ----------------------------------------------------------------------------------------
     def fit(self, x, y, epochs, learning_rate=None, batch_size=1, shuffle=True, validation_data=None, verbose=1,
-            comm=None, scale_lr=False):
+            comm=None, scale_lr=False, **other):
         """Train for `epochs` passes over (x, y); `batch_size=1` is the tutorial's per-sample training, larger
         batches average the loss over the batch. Prints one line per epoch; returns the network.
 
@@ -144,6 +179,7 @@ class Network:
         Divergence (a NaN or infinite loss at any step, or weights found NaN or infinite at the end of an epoch)
         stops fit with a ValueError, and the network is put back to its weights and optimizer state from the start
         of that epoch (the last ones checked finite); the error says so."""
+        checks.keywords("Network.fit", other, FIT_SPELLINGS)
         if not self.layers:
             raise ValueError("Network.fit: the network has no layers; add some first, e.g. net.add(FCLayer(10))")
         if self.loss is None:
@@ -198,8 +234,9 @@ class Network:
         n = len(xs)
         total = 0.0
         # The bar shows itself only when an epoch lasts more than a second.
+        # BLAS on one thread: tinygraph splits the large products over its own threads (parallel.py).
         with tqdm(total=n, desc=f"epoch {epoch}/{epochs}", unit="sample", leave=False, delay=1.0,
-                  disable=not verbose, mininterval=0.5) as bar:
+                  disable=not verbose, mininterval=0.5) as bar, parallel.blas_single_thread():
             for batch, start in enumerate(range(0, n, batch_size), start=1):
                 picked = slice(start, start + batch_size) if order is None else order[start:start + batch_size]
                 xb, yb = xs[picked], ys[picked]
@@ -239,7 +276,7 @@ class Network:
         return self._outputs(self._inputs("Network.predict", x), batch_size)
 
     def _outputs(self, x, batch_size=256):
-        with no_grad():
+        with no_grad(), parallel.blas_single_thread():
             outputs = [self.forward(x[start:start + batch_size]).data for start in range(0, len(x), batch_size)]
         return np.concatenate(outputs)
 
@@ -279,7 +316,7 @@ class Network:
         once the new one is complete."""
         return saving.save(self, path)
 
-    @classmethod
+    @_class_only
     def load(cls, path):
         """A network from a file written by `save`; never runs code from the file."""
         return saving.load(cls, path)

@@ -1,9 +1,16 @@
 """Optimizers: the only code that changes a parameter's data, always in place."""
+import inspect
 import numbers
 
 import numpy as np
 
+from . import checks
 from .tensor import Tensor
+
+KERAS_SPELLINGS = {
+    "learning_rate": ("lr", "the optimizers take PyTorch's lr=; Network.fit takes the tutorial's learning_rate="),
+    "epsilon": ("eps", "the optimizers take PyTorch's names"),
+}
 
 
 def check_lr(where, value):
@@ -22,6 +29,13 @@ class Optimizer:
     """
 
     _state_names = ()
+
+    def __new__(cls, *args, **kwargs):
+        # Keras's spellings are answered with tinygraph's (PyTorch's) before Python's "unexpected keyword argument".
+        accepted = inspect.signature(cls.__init__).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            checks.keywords(cls.__name__, kwargs, KERAS_SPELLINGS, accepted)
+        return super().__new__(cls)
 
     def __init__(self, parameters, lr):
         name = type(self).__name__

@@ -356,8 +356,10 @@ def as_tensor(x, like=None):
             return Tensor._wrap(x, False, None)
         if like.data.dtype.kind == "f":  # beside an integer Tensor a Python float stays a Python float (float32)
             array = np.asarray(x)
-            if array.dtype.kind in "biuf" and array.dtype != like.data.dtype:
-                array = array.astype(like.data.dtype)
+            if array.dtype.kind in "biuf":
+                if array.dtype != like.data.dtype:
+                    array = array.astype(like.data.dtype)
+                return Tensor._wrap(array, False, None)  # a float array in like's dtype: as _as_array leaves it
             x = array
     return Tensor._wrap(_as_array(x), False, None)
 

@@ -39,10 +39,10 @@ class Piece:
         batch axis, or (mean=True) the mean of the per-sample scalars."""
         if not (is_grad_enabled() and x.requires_grad):
             return Tensor(self._values(x.data, extras, mean), dtype=x.dtype)
+        chosen = self.derivative or network_derivative or "engine"
         if not self.checked:
-            self._check(x.data[0], tuple(e[0] for e in extras))
-        use_supplied = self.backward is not None and (
-            not self.traceable or (self.derivative or network_derivative or "engine") == "supplied")
+            self._check(x.data[0], tuple(e[0] for e in extras), chosen)
+        use_supplied = self.backward is not None and (not self.traceable or chosen == "supplied")
         step = self._supplied_step if use_supplied else self._traced_step
         if self._batches_ok(x.data, extras, mean):
             return step(x, *extras)
@@ -67,12 +67,12 @@ class Piece:
         return supplied(x, lambda a: self.forward(a, *extra), lambda a, y, g: self.backward(a, y, g, *extra),
                         self.label_prime)
 
-    def _check(self, sample, extra):
+    def _check(self, sample, extra, chosen):
         self.checked = True
         if self.backward is None:
             return
         self.traceable = check(self.label_prime, self.label_f, lambda a: self.forward(a, *extra),
-                               lambda a, y, g: self.backward(a, y, g, *extra), sample)
+                               lambda a, y, g: self.backward(a, y, g, *extra), sample, derivative=chosen)
 
     # ----- one sample at a time, or whole batches -------------------------------------------------------------------
     def _values(self, data, extras, mean):

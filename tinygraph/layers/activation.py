@@ -59,6 +59,13 @@ class ActivationLayer(Layer):
             return self.function(x)
         return self._piece(x, network_derivative=self.network_derivative)
 
+    def __repr__(self):
+        if isinstance(self.activation, str):
+            return f"ActivationLayer({self.activation!r})"
+        functions = (f for f in (self.activation, self.activation_prime) if f is not None)
+        derivative = "" if self.derivative is None else f", derivative={self.derivative!r}"
+        return f"ActivationLayer({', '.join(getattr(f, '__name__', repr(f)) for f in functions)}{derivative})"
+
     def get_config(self):
         if not isinstance(self.activation, str):
             raise ValueError(

@@ -1,4 +1,6 @@
 """The Layer base class: parameters built lazily on the first input, and the weight initialisers."""
+import inspect
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -146,5 +148,13 @@ class Layer:
             return tuple(self(np.zeros((1,) + tuple(input_shape), dtype=np.float32)).shape[1:])
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        """The constructor call that makes this layer, arguments left at their defaults left out."""
+        try:
+            config = self.get_config()
+        except ValueError:  # a layer that cannot be saved still prints
+            return f"{type(self).__name__}(...)"
+        defaults = {name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()}
+        shown = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+        args = ", ".join(f"{k}={v!r}" for k, v in shown.items()
+                         if k not in defaults or (v != defaults[k] and v != (defaults[k],) * 2))
         return f"{type(self).__name__}({args})"

@@ -19,10 +19,10 @@ class ConvolutionalLayer(Layer):
         self.filters = self.bias = None
 
     def build(self, input_shape, rng):
-        if len(input_shape) != 3:
-            raise ValueError(
-                f"{self.name}: expects batches of shape (N, H, W, C), got samples of shape {input_shape}"
-            )
+        checks.image_samples(self.name, input_shape)
+        if self.padding != "same":  # refused before any filter is made (on a channels-first batch, one per column)
+            pads = (0, 0) if self.padding == "valid" else self.padding
+            checks.window_fits(self.name, "filters", self.filter_shape, input_shape, pads, self.dilation)
         kh, kw = self.filter_shape
         channels = input_shape[-1]
         shape = (self.filters_count, kh, kw, channels)

@@ -1,7 +1,7 @@
 """The fully connected layer."""
 from .. import ops
-from ..checks import positive_int
-from .base import Layer, check_init, initial_bias, initial_weights
+from ..checks import is_int, positive_int
+from .base import INITIALIZERS, Layer, check_init, initial_bias, initial_weights
 
 
 class FCLayer(Layer):
@@ -9,6 +9,10 @@ class FCLayer(Layer):
 
     def __init__(self, output_size, init="glorot", seed=None):
         super().__init__(seed)
+        if is_int(init) and is_int(output_size):  # another tutorial's FCLayer(input_size, output_size)
+            raise TypeError(f"FCLayer({output_size}, {init}): the input size is inferred from the first batch: "
+                            f"write FCLayer({init}) for {init} outputs (the second argument is init=, one of "
+                            f"{', '.join(INITIALIZERS)})")
         self.output_size = positive_int("FCLayer", "output_size", output_size)
         self.init = check_init("FCLayer", init)
         self.weights = self.bias = None

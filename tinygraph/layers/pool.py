@@ -1,5 +1,5 @@
 """Max and average pooling layers."""
-from .. import ops
+from .. import checks, ops
 from ..checks import positive_pair
 from ..ops.pool import pool_padding
 from .base import Layer
@@ -15,9 +15,11 @@ class _PoolingLayer(Layer):
         self.stride = self.pool_shape if stride is None else positive_pair(type(self).__name__, "stride", stride)
         self.padding = pool_padding(type(self).__name__, padding, self.pool_shape)
 
+    def build(self, input_shape, rng):
+        checks.image_samples(self.name, input_shape)
+        checks.window_fits(self.name, "window", self.pool_shape, input_shape, self.padding)
+
     def forward(self, x, training=False):
-        if x.ndim != 4:
-            raise ValueError(f"{self.name}: expects a batch of shape (N, H, W, C), got {x.shape}")
         return type(self).pool(x, pool_shape=self.pool_shape, stride=self.stride, padding=self.padding)
 
     def get_config(self):

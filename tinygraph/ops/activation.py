@@ -1,7 +1,8 @@
 """Elementwise functions and the (log-)softmax over an axis."""
 import numpy as np
 
-from .. import checks
+from .. import checks, parallel
+from . import kernels
 from ..tensor import Tensor
 from .function import Function, apply
 
@@ -60,9 +61,14 @@ class Tanh(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        if ctx.needs_input_grad:
-            ctx.save_for_backward(x > 0)
-        return np.maximum(x, 0)
+        if not ctx.needs_input_grad:
+            return np.maximum(x, 0)
+        if x.size >= _COMPILED_RELU and x.flags.c_contiguous and kernels.compiled_for(x):
+            out, positive = _relu_positive(x)
+        else:
+            out, positive = np.maximum(x, 0), x > 0
+        ctx.save_for_backward(positive)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -70,10 +76,27 @@ class Relu(Function):
         return grad * positive
 
 
+# From this size on the compiled pass (output and mask at once, on tinygraph's threads) beats NumPy's two passes
+# (measured 2x on one thread at 2.4M float32 values; slower below a few thousand, where the call costs dominate).
+_COMPILED_RELU = 1 << 14
+_RELU_CHUNK = 1 << 18
+
+
+def _relu_positive(x):
+    """np.maximum(x, 0) and the mask x > 0 of a C-contiguous float array, in one compiled pass a chunk at a time."""
+    out, positive = np.empty_like(x), np.empty(x.shape, dtype=bool)
+    flat, flat_out, flat_positive = x.reshape(-1), out.reshape(-1), positive.reshape(-1).view(np.uint8)
+    chunks = parallel.split(x.size, _RELU_CHUNK)
+    parallel.run_blocks(
+        lambda k: kernels.relu_positive(flat[chunks[k]], flat_out[chunks[k]], flat_positive[chunks[k]]),
+        len(chunks), x.size)
+    return out, positive
+
+
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        y = sigmoid_of(x)
+        y = _sigmoid_array(x)
         if ctx.needs_input_grad:
             ctx.save_for_backward(y)
         return y
@@ -87,8 +110,10 @@ class Sigmoid(Function):
 def sigmoid_of(z):
     """1 / (1 + e**-z) of an array, or of a Tensor as the recorded sigmoid op: the one formula of the fused ops'
     backward (softplus, binary_cross_entropy_with_logits), first order and create_graph alike."""
-    if isinstance(z, Tensor):
-        return apply(Sigmoid, z)
+    return apply(Sigmoid, z) if isinstance(z, Tensor) else _sigmoid_array(z)
+
+
+def _sigmoid_array(z):
     # exp of -|z| only: no overflow, and no cancellation for large negative z (as 1 + tanh(z/2) would have).
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1, e) / (1 + e)

@@ -1,15 +1,14 @@
 """Correlation and convolution of channels-last images, with stride, padding and dilation.
 
-The forward and the filter gradient are one matrix product each over the im2col matrix of the windows; the
-input gradient is a matrix product followed by the compiled col2im (`kernels.scatter_windows`). The transposed
-convolution (conv_transpose.py) runs the same two helpers the other way round.
+The forward and the filter gradient are matrix products over the im2col matrix of the windows; the input gradient
+is a matrix product followed by the compiled col2im (`kernels.scatter_windows`); all three run a block of samples at
+a time (im2col.py). The transposed convolution (conv_transpose.py) runs the same helpers the other way round.
 """
 import numpy as np
 
 from .. import checks
-from . import kernels
 from .function import Function, apply
-from .linear import add_bias
+from .im2col import filter_gradient, windows_product, windows_scatter
 from .shape import getitem, pad
 from .windows import crop_spatial, output_size, pad_spatial, sliding_windows
 
@@ -29,18 +28,17 @@ class Correlate(Function):
         padded = pad_spatial(x, padding)
         windows = sliding_windows(padded, kh, kw, *stride, *dilation)
         n, ho, wo = windows.shape[:3]
-        # The im2col matrix is the one copy, kept only when the filter gradient will need it.
-        out, cols = windows_product(windows, w.reshape(n_filters, -1), keep_cols=ctx.needs_input_grad[1:2] == (True,))
-        ctx.save_for_backward(cols, w)
-        if b is not None:
-            out = add_bias(out, b)
+        out, _ = windows_product(windows, w.reshape(n_filters, -1), bias=b)
+        # The filter gradient makes the im2col matrix again, block by block in cache, from the (padded) input:
+        # keeping the whole matrix would cost kh*kw times the input's memory (measured: no slower this way).
+        ctx.save_for_backward(padded if ctx.needs_input_grad[1:2] == (True,) else None, w)
         ctx.geometry = (x.shape, padded.shape, single)
         out = out.reshape(n, ho, wo, n_filters)
         return out[0] if single else out
 
     @staticmethod
     def backward(ctx, grad):
-        cols, w = ctx.saved_arrays
+        padded, w = ctx.saved_arrays
         x_shape, padded_shape, single = ctx.geometry
         needs = ctx.needs_input_grad
         g = grad[None] if single else grad
@@ -48,8 +46,11 @@ class Correlate(Function):
         if needs[0]:
             dx = crop_spatial(windows_scatter(g, w, padded_shape, ctx.stride, ctx.dilation), ctx.padding, x_shape)
             dx = dx[0] if single else dx
+        dw = None
+        if needs[1]:
+            windows = sliding_windows(padded, *w.shape[1:3], *ctx.stride, *ctx.dilation)
+            dw = filter_gradient(g, windows).reshape(w.shape)
         g = g.reshape(-1, w.shape[0])
-        dw = (g.T @ cols).reshape(w.shape) if needs[1] else None
         if len(needs) == 2:
             return dx, dw
         return dx, dw, bias_gradient(g) if needs[2] else None
@@ -100,57 +101,6 @@ def bias_gradient(g):
     return np.ones(g.shape[0], g.dtype) @ g
 
 
-# The im2col copy and the window gradients are made a block of samples at a time: a cache-sized block is multiplied
-# or scattered while it is still in cache, and the window gradients never exist for the whole batch at once.
-_BLOCK_BYTES = 2 << 20
-
-
-def windows_product(windows, filters, keep_cols):
-    """windows (N, Ho, Wo, kh, kw, C) · filtersᵀ (F, kh*kw*C) -> (N*Ho*Wo, F), a block of samples at a time: each
-    block's im2col copy is multiplied while it is still in cache. With `keep_cols` the blocks are written into one
-    im2col matrix, returned for the filter gradient."""
-    n, ho, wo, kh, kw, c = windows.shape
-    rows, k = ho * wo, kh * kw * c
-    dtype = np.result_type(windows, filters)
-    out = np.empty((n * rows, filters.shape[0]), dtype=dtype)
-    step = max(1, _BLOCK_BYTES // max(1, rows * k * windows.itemsize))
-    cols = np.empty((n * rows if keep_cols else min(n, step) * rows, k), dtype=windows.dtype)
-    for start in range(0, n, step):
-        block = slice(start * rows, (start + step) * rows)
-        source = windows[start : start + step]
-        block_cols = cols[block] if keep_cols else cols[: len(source) * rows]
-        _copy_windows(block_cols.reshape(source.shape), source)
-        np.matmul(block_cols, filters.T, out=out[block])
-    return out, (cols if keep_cols else None)
-
-
-def _copy_windows(out, windows):
-    """out[...] = windows; with one channel, one window offset at a time, so that NumPy's inner loop runs along a
-    row of windows rather than along a window row of kw values (measured 2.5-3x faster; slower with more channels)."""
-    if windows.shape[-1] != 1:
-        out[...] = windows
-        return
-    for a in range(windows.shape[3]):
-        for b in range(windows.shape[4]):
-            out[:, :, :, a, b] = windows[:, :, :, a, b]
-
-
-def windows_scatter(g, w, padded_shape, stride, dilation):
-    """col2im(g · w): window (i, j)'s g[n, i, j] (F,) · w (F, kh, kw, C) added back where it was cut from an array
-    of `padded_shape` with `stride` and `dilation`."""
-    n, ho, wo, n_filters = g.shape
-    _, kh, kw, c = w.shape
-    filters = w.reshape(n_filters, -1)
-    out = np.zeros(padded_shape, dtype=np.result_type(g, w))
-    per_sample = g.reshape(n, ho * wo * n_filters)
-    step = max(1, _BLOCK_BYTES // max(1, ho * wo * filters.shape[1] * out.itemsize))
-    for start in range(0, n, step):
-        block = per_sample[start : start + step]
-        window_grads = (block.reshape(-1, n_filters) @ filters).reshape(len(block), ho, wo, kh, kw, c)
-        kernels.scatter_windows(window_grads, out[start : start + step], *stride, *dilation)
-    return out
-
-
 def _padding_sides(padding, kernel, stride, dilation, op, shapes):
     """`padding` as (top, bottom, left, right) from an int, (rows, cols), "valid" or "same"."""
     if type(padding) is int and padding >= 0:
@@ -184,8 +134,8 @@ def check_operands(op, x, w, b, channels_axis, out_axis):
         what = "filter" if out_axis == 0 else "output channel"
         raise ValueError(f"{op}: w must be {layout} with at least one {what} ({shapes})")
     if x_shape[-1] != w_shape[channels_axis]:
-        raise ValueError(f"{op}: x has {x_shape[-1]} channels but w expects {w_shape[channels_axis]} "
-                         f"(w is {layout}; {shapes})")
+        raise ValueError(f"{op}: x has {x_shape[-1]} channel{'s' * (x_shape[-1] != 1)} but w expects "
+                         f"{w_shape[channels_axis]} (w is {layout}; {shapes})")
     if b is not None and np.shape(b) != (w_shape[out_axis],):
         raise ValueError(f"{op}: b must have shape ({w_shape[out_axis]},), one value per filter ({shapes})")
     return shapes
@@ -202,7 +152,15 @@ def pair(op, what, value, shapes):
 
 
 def _conv_arguments(op, x, w, b, stride, padding, dilation):
-    """Validate shapes and arguments before the op runs; returns (stride, padding, dilation) in their stored form."""
+    """Validate shapes and arguments before the op runs; returns (stride, padding, dilation) in their stored form.
+    An error on an input that looks channels-first says how to make it channels-last."""
+    try:
+        return _checked_conv_arguments(op, x, w, b, stride, padding, dilation)
+    except ValueError as err:
+        raise checks.with_layout_hint(err, np.shape(x), "(F, C, kh, kw)") from None
+
+
+def _checked_conv_arguments(op, x, w, b, stride, padding, dilation):
     shapes = check_operands(op, x, w, b, channels_axis=3, out_axis=0)
     x_shape, (_, kh, kw, _) = np.shape(x), np.shape(w)
     stride, dilation = pair(op, "stride", stride, shapes), pair(op, "dilation", dilation, shapes)

@@ -1,11 +1,36 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The compiled col2im: add windows back, with a stride and a dilation, into the array they were cut from.
+"""The compiled kernels: the loops of convolution, pooling and relu that BLAS cannot do.
 
-It is the one loop of the convolution's input gradient (and of the transposed convolution's forward) that BLAS
-cannot do, and the same loop serves the backward of pooling with overlapping windows.
-`conv_reference.scatter_windows` is its NumPy specification.
+scatter_windows (col2im: windows added back, with a stride and a dilation, into the array they were cut from; the
+convolution's input gradient and the transposed convolution's forward), copy_windows (im2col), relu_positive and
+scatter_winners (a max-pool's gradient). Each has its NumPy specification, with the same signature, in
+conv_reference.py. They run on the calling thread without the GIL; tinygraph's threads call them on blocks of samples.
 """
 from cython cimport floating
+
+cdef extern from *:
+    """
+    /* One window offset k of a max-pool's gradient over a run of n channels: the gradient where k is the winner,
+       exactly zero (its bits masked off) elsewhere; without branches, so that the compiler vectorises it even for
+       baseline x86-64. */
+    #include <stdint.h>
+    #define TG_ADD_AT_WINNER(T, U) \
+    static inline void tg_add_at_winner_##T(const T* restrict g, const unsigned char* restrict at, \
+                                            T* restrict dst, Py_ssize_t n, unsigned char k) { \
+        for (Py_ssize_t c = 0; c < n; c++) { \
+            union { T f; U u; } v; \
+            v.f = g[c]; \
+            v.u &= -(U)(at[c] == k); \
+            dst[c] += v.f; \
+        } \
+    }
+    TG_ADD_AT_WINNER(float, uint32_t)
+    TG_ADD_AT_WINNER(double, uint64_t)
+    """
+    void tg_add_at_winner_float(const float* g, const unsigned char* at, float* dst, Py_ssize_t n,
+                                unsigned char k) nogil
+    void tg_add_at_winner_double(const double* g, const unsigned char* at, double* dst, Py_ssize_t n,
+                                 unsigned char k) nogil
 
 
 def scatter_windows(const floating[:, :, :, :, :, ::1] windows, floating[:, :, :, ::1] out,
@@ -103,49 +128,6 @@ def relu_positive(const floating[::1] x, floating[::1] out, unsigned char[::1] p
             out[k] = v if (v > 0 or v != v) else 0
 
 
-def max_windows(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] best, unsigned char[:, :, :, ::1] winner,
-                Py_ssize_t pool_h, Py_ssize_t pool_w, Py_ssize_t stride_h, Py_ssize_t stride_w):
-    """best[n, i, j, c] = the max of the window x[n, i*sh : i*sh + ph, j*sw : j*sw + pw, c] (NaN if it holds one),
-    winner[n, i, j, c] = the row-major offset a*pw + b of its first maximum (ph*pw - 1 for a NaN), in place.
-
-    x: (N, H, W, C); best and winner: (N, Ho, Wo, C), all C-contiguous; ph*pw at most 256."""
-    cdef Py_ssize_t n_samples = best.shape[0], rows_out = best.shape[1], cols_out = best.shape[2]
-    cdef Py_ssize_t channels = best.shape[3], last = pool_h * pool_w - 1
-    _check_windows("max_windows", x, best, winner, pool_h, pool_w, stride_h, stride_w)
-    cdef Py_ssize_t n, i, j, a, b, c
-    cdef unsigned char k
-    cdef const floating* src
-    cdef floating* top
-    cdef unsigned char* at
-    cdef floating v
-    with nogil:
-        for n in range(n_samples):
-            for i in range(rows_out):
-                for j in range(cols_out):
-                    top = &best[n, i, j, 0]
-                    at = &winner[n, i, j, 0]
-                    src = &x[n, i * stride_h, j * stride_w, 0]
-                    for c in range(channels):
-                        top[c] = src[c]
-                        at[c] = 0 if src[c] == src[c] else last
-                    for a in range(pool_h):
-                        for b in range(pool_w):
-                            if a == 0 and b == 0:
-                                continue
-                            k = a * pool_w + b
-                            src = &x[n, i * stride_h + a, j * stride_w + b, 0]
-                            # Strictly greater keeps the first maximum; a NaN wins for good (nothing compares
-                            # greater than it), with the offset the NumPy reference gives it.
-                            for c in range(channels):
-                                v = src[c]
-                                if v > top[c]:
-                                    top[c] = v
-                                    at[c] = k
-                                elif v != v:
-                                    top[c] = v
-                                    at[c] = last
-
-
 def scatter_winners(const unsigned char[:, :, :, ::1] winner, const floating[:, :, :, ::1] grad,
                     floating[:, :, :, ::1] out, Py_ssize_t pool_h, Py_ssize_t pool_w, Py_ssize_t stride_h,
                     Py_ssize_t stride_w):
@@ -156,8 +138,8 @@ def scatter_winners(const unsigned char[:, :, :, ::1] winner, const floating[:, 
     cdef Py_ssize_t n_samples = grad.shape[0], rows_out = grad.shape[1], cols_out = grad.shape[2]
     cdef Py_ssize_t channels = grad.shape[3]
     _check_windows("scatter_winners", out, grad, winner, pool_h, pool_w, stride_h, stride_w)
-    cdef Py_ssize_t n, i, j, c, k
-    cdef Py_ssize_t row = out.shape[2] * channels
+    cdef Py_ssize_t n, i, j, a, b
+    cdef unsigned char k
     cdef const floating* g
     cdef const unsigned char* at
     cdef floating* dst
@@ -167,10 +149,16 @@ def scatter_winners(const unsigned char[:, :, :, ::1] winner, const floating[:, 
                 for j in range(cols_out):
                     g = &grad[n, i, j, 0]
                     at = &winner[n, i, j, 0]
-                    dst = &out[n, i * stride_h, j * stride_w, 0]
-                    for c in range(channels):
-                        k = at[c]
-                        dst[(k // pool_w) * row + (k % pool_w) * channels + c] += g[c]
+                    # Each element of the window gets its gradient or a zero: a vectorised pass per offset
+                    # (a scattered add per channel is slower), and the same additions as the reference.
+                    for a in range(pool_h):
+                        for b in range(pool_w):
+                            k = a * pool_w + b
+                            dst = &out[n, i * stride_h + a, j * stride_w + b, 0]
+                            if floating is float:
+                                tg_add_at_winner_float(g, at, dst, channels, k)
+                            else:
+                                tg_add_at_winner_double(g, at, dst, channels, k)
 
 
 cdef _check_windows(str op, image, pooled, winner, Py_ssize_t pool_h, Py_ssize_t pool_w, Py_ssize_t stride_h,

@@ -2,8 +2,6 @@
 and their fallbacks where no kernel was built or a dtype has none."""
 import numpy as np
 
-from .windows import offset_views
-
 
 def scatter_windows(windows, out, stride_h, stride_w, dilation_h=1, dilation_w=1):
     """out[n, i*stride_h + a*dilation_h, j*stride_w + b*dilation_w, c] += windows[n, i, j, a, b, c] for every
@@ -40,7 +38,14 @@ def copy_windows(out, windows):
     """out[...] = windows: the im2col copy of a convolution's windows into a contiguous array of the same shape."""
     if out.shape != windows.shape:
         raise ValueError(f"copy_windows: out of shape {out.shape} does not match windows of shape {windows.shape}")
-    out[...] = windows
+    if windows.shape[-1] != 1:
+        out[...] = windows
+        return
+    # One channel: one window offset at a time, so that NumPy's inner loop runs along a row of windows rather than
+    # along a window row of kw values (measured 2.5-3x faster; slower with more channels).
+    for a in range(windows.shape[3]):
+        for b in range(windows.shape[4]):
+            out[:, :, :, a, b] = windows[:, :, :, a, b]
 
 
 def relu_positive(x, out, positive):
@@ -50,24 +55,6 @@ def relu_positive(x, out, positive):
                          f"{positive.size}")
     np.greater(x, 0, out=positive)
     np.maximum(x, 0, out=out)
-
-
-def max_windows(x, best, winner, pool_h, pool_w, stride_h, stride_w):
-    """best[n, i, j, c] = the max of the window x[n, i*sh : i*sh + ph, j*sw : j*sw + pw, c] (NaN if it holds one),
-    winner[n, i, j, c] = the row-major offset a*pw + b of its first maximum (ph*pw - 1 for a NaN), in place."""
-    views = offset_views(x, pool_h, pool_w, stride_h, stride_w)
-    np.copyto(best, views[0])
-    for view in views[1:]:
-        np.maximum(best, view, out=best)
-    # The number of leading views that miss the maximum, with elementwise ops only: far faster than masked
-    # assignment on strided views (measured 22 ms vs 2 ms at 64x28x28x64); a NaN misses in every view.
-    missed = np.not_equal(views[0], best)
-    np.copyto(winner, missed)
-    also_missed = np.empty_like(missed)
-    for view in views[1:-1]:
-        np.not_equal(view, best, out=also_missed)
-        missed &= also_missed
-        winner += missed
 
 
 def scatter_winners(winner, grad, out, pool_h, pool_w, stride_h, stride_w):

@@ -76,7 +76,15 @@ class ConvTranspose(Function):
 
 
 def _transpose_arguments(op, x, w, b, stride, padding, output_padding, dilation):
-    """Validate shapes and arguments before the op runs; returns (stride, padding, dilation, output size)."""
+    """Validate shapes and arguments before the op runs; returns (stride, padding, dilation, output size).
+    An error on an input that looks channels-first says how to make it channels-last."""
+    try:
+        return _checked_transpose_arguments(op, x, w, b, stride, padding, output_padding, dilation)
+    except ValueError as err:
+        raise checks.with_layout_hint(err, np.shape(x), "(C_in, C_out, kh, kw)") from None
+
+
+def _checked_transpose_arguments(op, x, w, b, stride, padding, output_padding, dilation):
     shapes = check_operands(op, x, w, b, channels_axis=0, out_axis=3)
     (h, wd), (_, kh, kw, _) = np.shape(x)[-3:-1], np.shape(w)
     if h < 1 or wd < 1 or kh < 1 or kw < 1:

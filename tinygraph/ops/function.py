@@ -61,12 +61,19 @@ def apply(function, *inputs, **attrs):
             break
     ctx = Context(function, inputs, attrs)
     # Known before forward runs, so that an op can skip what only backward needs when no gradient is wanted.
+    count = len(inputs)
     if _state.enabled:
-        needs = tuple([t.requires_grad for t in inputs])
+        needs = (inputs[0].requires_grad,) if count == 1 else tuple([t.requires_grad for t in inputs])
         if True in needs:
             ctx.needs_input_grad = needs
             ctx.clock = _tensor.write_clock
-    out = function.forward(ctx, *[t.data for t in inputs], **attrs)
+    # One and two inputs unpacked by hand: a list and a star call cost a fifth of a small op (measured).
+    if count == 1:
+        out = function.forward(ctx, inputs[0].data, **attrs)
+    elif count == 2:
+        out = function.forward(ctx, inputs[0].data, inputs[1].data, **attrs)
+    else:
+        out = function.forward(ctx, *[t.data for t in inputs], **attrs)
     if _state.anomaly:  # the one cost of anomaly mode when it is off
         anomaly.after_forward(ctx, out)
     if ctx.needs_input_grad:

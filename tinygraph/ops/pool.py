@@ -1,20 +1,20 @@
 """Max and average pooling of channels-last images, with any window, stride and padding.
 
-Forward passes loop over the window offsets (a small constant), each step one vectorised pass over the output.
-Backward: when the windows tile the input (stride == pool) each input element belongs to at most one window and a
-reshape puts the gradient in place; otherwise the windows overlap or leave gaps and the compiled col2im adds them up.
+Max-pooling runs compiled kernels (their NumPy specification in conv_reference.py) a block of samples at a time:
+the forward finds each window's maximum and its first winner in one pass, the backward adds each gradient at its
+winner. Average pooling loops over the window offsets (a small constant), each one vectorised pass over the output;
+its backward reshapes the gradient into place when the windows tile the input, else the compiled col2im adds up.
 Padding is an input padded first (max: with -inf, avg: with zeros) and a gradient cropped last.
 """
-import functools
-
 import numpy as np
 
-from .. import checks
-from . import kernels
+from .. import checks, parallel
+from . import conv_reference, kernels
 from ..tensor import Tensor
 from .function import Function, apply
 from .shape import Scatter
-from .windows import crop_spatial, offset_views, pad_spatial
+from .im2col import _BLOCK_BYTES
+from .windows import crop_spatial, offset_views, output_size, pad_spatial
 
 
 def _tiled(grad_windows, x_shape):
@@ -28,37 +28,6 @@ def _tiled(grad_windows, x_shape):
     return out
 
 
-# Below this many channels the one-hot product above runs NumPy's inner loop over a handful of values at a time;
-# writing each gradient straight to its winner's flat index is then faster (measured 3x at 64x14x14x5; 2x slower
-# at 64x24x24x64).
-_FEW_CHANNELS = 16
-
-
-def _tiled_by_index(winner, grad, x_shape, pool):
-    """Tiled windows: each output's gradient written to the flat index of its window's winner (no two coincide)."""
-    corner, offset = _window_indices(x_shape, grad.shape[1:3], pool)
-    dx = np.zeros(int(np.prod(x_shape)), dtype=grad.dtype)
-    dx[(corner + offset[winner]).ravel()] = grad.ravel()
-    return dx.reshape(x_shape)
-
-
-@functools.lru_cache(maxsize=8)
-def _window_indices(x_shape, out_size, pool):
-    """Flat indices of each window's top-left element, and each window offset's distance from it (training repeats
-    the same shapes every step, so they are kept)."""
-    n, h, w, c = x_shape
-    (ho, wo), (ph, pw) = out_size, pool
-    corner = (
-        (np.arange(n) * (h * w * c))[:, None, None, None]
-        + (np.arange(ho) * (ph * w * c))[:, None, None]
-        + (np.arange(wo) * (pw * c))[:, None]
-        + np.arange(c)
-    )
-    offset = np.array([a * w * c + b * c for a in range(ph) for b in range(pw)])
-    corner.flags.writeable = offset.flags.writeable = False
-    return corner, offset
-
-
 def _scattered(grad_windows, x_shape, stride):
     """Overlapping (or gapped) windows' gradients (N, Ho, Wo, ph, pw, C) added into an input-shaped array."""
     out = np.zeros(x_shape, dtype=grad_windows.dtype)
@@ -66,30 +35,58 @@ def _scattered(grad_windows, x_shape, stride):
     return out
 
 
-def _maximum(views):
-    best = views[0].copy() if len(views) == 1 else np.maximum(views[0], views[1])
-    for view in views[2:]:
+def _pool_blocks(image, pooled_shape):
+    """Slices of the batch axis of about _BLOCK_BYTES of image each: blocks for tinygraph's threads."""
+    step = max(1, _BLOCK_BYTES // max(1, image.itemsize * int(np.prod(image.shape[1:]))))
+    return parallel.split(pooled_shape[0], step)
+
+
+def _max_windows(padded, pool, stride):
+    """The maximum of each window, and the offset a*pw + b of its first maximum (of its last for a NaN, corrected
+    later), a block of samples at a time. NumPy, not a compiled loop: it runs near memory speed already (a compiled
+    one measured 1.1-3x slower)."""
+    (ph, pw), (sh, sw) = pool, stride
+    n, h, w, c = padded.shape
+    best = np.empty((n, output_size(h, ph, sh), output_size(w, pw, sw), c), padded.dtype)
+    winner = np.empty(best.shape, np.min_scalar_type(ph * pw - 1))
+    blocks = _pool_blocks(padded, best.shape)
+    parallel.run_blocks(lambda k: _window_max(padded[blocks[k]], best[blocks[k]], winner[blocks[k]], pool, stride),
+                        len(blocks), padded.size)
+    return best, winner
+
+
+def _window_max(x, best, winner, pool, stride):
+    """best and winner (see _max_windows) of the windows of x, in place."""
+    views = offset_views(x, *pool, *stride)
+    np.copyto(best, views[0])
+    for view in views[1:]:
         np.maximum(best, view, out=best)
-    return best
-
-
-def _first_winner(views, best):
-    """The offset of the first view that holds the maximum, in the smallest unsigned type that fits.
-
-    It counts the leading views that miss the maximum, with elementwise ops only: far faster than masked
-    assignment on strided views (measured 22 ms vs 2 ms at 64x28x28x64).
-    """
+    # The number of leading views that miss the maximum, with elementwise ops only: far faster than masked
+    # assignment on strided views (measured 22 ms vs 2 ms at 64x28x28x64); a NaN misses in every view.
     missed = np.not_equal(views[0], best)
-    winner = missed.astype(np.min_scalar_type(len(views) - 1))
+    np.copyto(winner, missed)
     also_missed = np.empty_like(missed)
     for view in views[1:-1]:
         np.not_equal(view, best, out=also_missed)
         missed &= also_missed
         winner += missed
-    return winner
 
 
-def _torch_winner(views, best, winner, padding, pool, stride):
+def _winners_scatter(winner, grad, padded_shape, pool, stride):
+    """An input-shaped array holding each output's gradient at its window's winner (summed where windows
+    overlap); compiled for float gradients, a block of samples at a time (blocks write disjoint samples)."""
+    dx = np.zeros(padded_shape, dtype=grad.dtype)
+    compiled = kernels.compiled_for(grad) and winner.dtype == np.uint8
+    kernel = kernels.scatter_winners if compiled else conv_reference.scatter_winners
+    if compiled:
+        grad = np.ascontiguousarray(grad)
+    blocks = _pool_blocks(dx, grad.shape)
+    parallel.run_blocks(lambda k: kernel(winner[blocks[k]], grad[blocks[k]], dx[blocks[k]], *pool, *stride),
+                        len(blocks), dx.size)
+    return dx
+
+
+def _torch_winner(image, best, winner, padding, pool, stride):
     """`winner` corrected where the first maximum is not PyTorch's choice: a window holding NaN sends its gradient
     to its LAST NaN (PyTorch's kernel takes `val > max or isnan(val)`), and a padded window whose inputs are all the
     lowest value to its first input element, never to the padding. Both are rare; one min over the output finds them.
@@ -102,7 +99,7 @@ def _torch_winner(views, best, winner, padding, pool, stride):
     if has_nan:
         nan = np.isnan(best)
         last = np.zeros_like(winner)
-        for k, view in enumerate(views[1:], 1):
+        for k, view in enumerate(offset_views(image, *pool, *stride)[1:], 1):
             last[np.isnan(view)] = k
         winner = np.where(nan, last, winner)
     if padded and (has_nan or smallest == lowest):
@@ -135,11 +132,9 @@ class MaxPool(Function):
     def forward(ctx, x, pool_shape, stride, padding):
         x, single = _as_batch(x)
         padded = x if padding == (0, 0) else pad_spatial(x, _sides(padding), _lowest(x.dtype))
-        views = offset_views(padded, *pool_shape, *stride)
-        best = _maximum(views)
+        best, winner = _max_windows(padded, pool_shape, stride)
         if ctx.needs_input_grad:
-            winner = _first_winner(views, best)
-            ctx.save_for_backward(_torch_winner(views, best, winner, padding, pool_shape, stride))
+            ctx.save_for_backward(_torch_winner(padded, best, winner, padding, pool_shape, stride))
         ctx.geometry = (x.shape, padded.shape, single)
         return best[0] if single else best
 
@@ -150,15 +145,7 @@ class MaxPool(Function):
         (ph, pw), stride = ctx.pool_shape, ctx.stride
         if single:
             grad = grad[None]
-        offsets = np.arange(ph * pw, dtype=winner.dtype).reshape(ph, pw)
-        if stride == (ph, pw) and padded_shape[-1] < _FEW_CHANNELS:
-            dx = _tiled_by_index(winner, grad, padded_shape, (ph, pw))
-        elif stride == (ph, pw):
-            hit = winner[:, :, None, :, None, :] == offsets[:, None, :, None]
-            dx = _tiled(hit * grad[:, :, None, :, None, :], padded_shape)
-        else:
-            hit = winner[:, :, :, None, None, :] == offsets[:, :, None]
-            dx = _scattered(hit * grad[:, :, :, None, None, :], padded_shape, stride)
+        dx = _winners_scatter(winner, grad, padded_shape, (ph, pw), stride)
         if ctx.padding != (0, 0):
             dx = crop_spatial(dx, _sides(ctx.padding), x_shape)
         return dx[0] if single else dx
@@ -263,7 +250,15 @@ def pool_padding(where, padding, pool):
 
 
 def _pool_arguments(op, x, pool_shape, stride, padding):
-    """Validate before the op runs; returns (pool, stride, padding) as pairs of ints."""
+    """Validate before the op runs; returns (pool, stride, padding) as pairs of ints. An error on an input that
+    looks channels-first says how to make it channels-last."""
+    try:
+        return _checked_pool_arguments(op, x, pool_shape, stride, padding)
+    except ValueError as err:
+        raise checks.with_layout_hint(err, np.shape(x)) from None
+
+
+def _checked_pool_arguments(op, x, pool_shape, stride, padding):
     x_shape = np.shape(x)
     if len(x_shape) not in (3, 4):
         raise ValueError(f"{op}: x must be (N, H, W, C) or one (H, W, C) sample, got shape {x_shape}")

@@ -47,23 +47,40 @@ class Max(Function):
     def backward(ctx, grad):
         x, out = ctx.saved_arrays
         if ctx.whole:
-            # As torch.max() without dim: each maximum gets an equal share (each NaN, when the maximum is NaN).
-            hits = np.isnan(array_of(x)) if ctx.nan else array_of(x) == array_of(out)
-            return hits * (grad / int(np.count_nonzero(hits)))
-        # Only the first maximum of each reduced group receives the gradient, as in torch.max(dim); a mask rather
-        # than a scatter, so that the formula runs on Tensors too (create_graph).
-        first = _first_maxima(array_of(x), ctx.axis)
+            return _shared(x, out, ctx.nan, grad)
+        # Only the first maximum of each reduced group receives the gradient, as in torch.max(dim).
+        moved, groups, tail = _groups(x, ctx.axis)
+        first = np.argmax(groups, axis=-1)[..., None]
+        g = np.moveaxis(_expand(grad, x.shape, ctx.axis, ctx.keepdims), ctx.axis, tail)
+        out = np.zeros_like(groups)
+        np.put_along_axis(out, first, g.reshape(groups.shape[:-1] + (1,)), axis=-1)
+        return np.moveaxis(out.reshape(moved.shape), tail, ctx.axis)
+
+    @staticmethod
+    def recorded_backward(ctx, output, grad):
+        """backward as recorded ops (create_graph): the same values, the scatter to each group's first maximum
+        written as a mask (a constant) times g."""
+        x, out = ctx.saved_arrays
+        if ctx.whole:
+            return _shared(x, out, ctx.nan, grad)
+        moved, groups, tail = _groups(x, ctx.axis)
+        first = np.zeros(groups.shape, dtype=bool)
+        np.put_along_axis(first, np.argmax(groups, axis=-1)[..., None], True, axis=-1)
+        first = np.moveaxis(first.reshape(moved.shape), tail, ctx.axis)
         return np.where(first, _expand(grad, x.shape, ctx.axis, ctx.keepdims), 0)
 
 
-def _first_maxima(x, axes):
-    """A bool mask of x's shape: the first maximum (np.argmax's choice, a NaN if any) of each group over `axes`."""
+def _shared(x, out, nan, grad):
+    """As torch.max() without dim: each maximum gets an equal share (each NaN, when the maximum is NaN)."""
+    hits = np.isnan(x) if nan else x == out
+    return hits * (grad / int(np.count_nonzero(hits)))
+
+
+def _groups(x, axes):
+    """x with the reduced `axes` moved last, and as (kept..., group) groups; the axes they were moved to."""
     tail = range(x.ndim - len(axes), x.ndim)
     moved = np.moveaxis(x, axes, tail)
-    groups = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
-    mask = np.zeros(groups.shape, dtype=bool)
-    np.put_along_axis(mask, np.argmax(groups, axis=-1)[..., None], True, axis=-1)
-    return np.moveaxis(mask.reshape(moved.shape), tail, axes)
+    return moved, moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,)), tail
 
 
 class Prod(Function):
@@ -91,9 +108,7 @@ class Prod(Function):
 def _leave_one_out(x, axes):
     """For each element of x, the product of the other elements of its group over `axes`, as recorded ops: each
     group of n is repeated n times with one element replaced by 1 (n² values; only for groups holding a zero)."""
-    tail = tuple(range(x.ndim - len(axes), x.ndim))
-    moved = np.moveaxis(x, axes, tail)
-    groups = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
+    moved, groups, tail = _groups(x, axes)
     n = groups.shape[-1]
     others = np.prod(np.where(np.eye(n, dtype=bool), 1, groups[..., None, :]), axis=-1)
     return np.moveaxis(others.reshape(moved.shape), tail, axes)
@@ -135,8 +150,10 @@ class Std(Function):
     def backward(ctx, grad):
         (s,) = ctx.saved_arrays
         spread = array_of(s) > 0
-        safe = np.where(spread, s, 1)  # not s itself: its 0 would make the second derivative 0/0 = NaN there
-        with np.errstate(invalid="ignore"):
+        # Recorded (create_graph), s is kept from 0 where the mask drops it: a 0 there would make the second
+        # derivative 0/0 = NaN. At first order the division by 0 is masked at no cost.
+        safe = s if s is array_of(s) else np.where(spread, s, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(spread, grad / (safe + safe), 0)
 
 

@@ -1,0 +1,139 @@
+"""tinygraph's own threads: every block runs once, errors reach the caller, and results do not depend on the
+thread count (bit for bit); BLAS is kept to one thread while they run and restored after."""
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import tinygraph as tg
+from tinygraph import parallel
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Set the thread count for one test, with every size of work split (so that small tests use the threads)."""
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_WORK", 0)
+    previous = parallel.threads()
+    yield parallel.set_threads
+    parallel.set_threads(previous)
+
+
+def test_run_blocks_runs_each_block_once_on_several_threads(threads):
+    threads(3)
+    seen, names = [], set()
+    barrier = threading.Barrier(2, timeout=10)
+
+    def block(k):
+        if k < 2:
+            barrier.wait()  # two blocks at once: only possible on two threads
+        seen.append(k)
+        names.add(threading.current_thread().name)
+
+    parallel.run_blocks(block, 40, work=1)
+    assert sorted(seen) == list(range(40)) and len(names) >= 2
+
+
+def test_run_blocks_reraises_a_blocks_error_after_every_block_is_done(threads):
+    threads(2)
+    done = []
+
+    def block(k):
+        if k == 3:
+            raise KeyError("block 3")
+        done.append(k)
+
+    with pytest.raises(KeyError, match="block 3"):
+        parallel.run_blocks(block, 8, work=1)
+    assert sorted(done) == [0, 1, 2, 4, 5, 6, 7]
+
+
+def test_set_threads_checks_its_argument_and_returns_the_previous_count(threads):
+    previous = parallel.threads()
+    assert threads(1) == previous and parallel.threads() == 1
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="set_threads: count must be a positive integer"):
+            parallel.set_threads(bad)
+
+
+@pytest.mark.parametrize("value, expected", [("3", "3"), ("", str(len(os.sched_getaffinity(0)))), ("x", "error")])
+def test_the_environment_variable_sets_the_default(value, expected):
+    script = "from tinygraph import parallel; print(parallel.threads())"
+    done = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, TINYGRAPH_THREADS=value),
+                          capture_output=True, text=True)
+    if expected == "error":
+        assert done.returncode and "TINYGRAPH_THREADS must be a positive integer, got 'x'" in done.stderr
+    else:
+        assert done.stdout.strip() == expected
+
+
+def test_blas_is_single_threaded_inside_and_restored_after():
+    controllers = parallel._blas_controllers()
+    if not controllers:
+        pytest.skip("threadpoolctl finds no BLAS here")
+    before = [lib.get_num_threads() for lib in controllers]
+    with parallel.blas_single_thread():
+        with parallel.blas_single_thread():
+            assert all(lib.get_num_threads() == 1 for lib in controllers)
+        assert all(lib.get_num_threads() == 1 for lib in controllers)
+    assert [lib.get_num_threads() for lib in controllers] == before
+
+
+def _training_step(dtype):
+    """Gradients of a small convolutional network (conv, relu, overlapping max-pool, linear) in `dtype`."""
+    rng = np.random.default_rng(0)
+    x = tg.Tensor(rng.standard_normal((9, 11, 10, 3)).astype(dtype), requires_grad=True)
+    w1 = tg.Tensor(rng.standard_normal((6, 3, 3, 3)).astype(dtype), requires_grad=True)
+    b1 = tg.Tensor(rng.standard_normal(6).astype(dtype), requires_grad=True)
+    w2 = tg.Tensor(rng.standard_normal((5, 2, 2, 6)).astype(dtype), requires_grad=True)
+    h = tg.relu(tg.correlate(x, w1, b1, padding=1))
+    h = tg.maxpool(tg.correlate(h, w2, stride=(1, 2), dilation=2), 3, 2)
+    flat = h.reshape((9, -1))
+    v = tg.Tensor(rng.standard_normal((flat.shape[1], 4)).astype(dtype), requires_grad=True)
+    out = tg.relu(tg.linear(flat, v))
+    out.backward(rng.standard_normal(out.shape).astype(dtype))
+    return [out.data] + [t.grad for t in (x, w1, b1, w2, v)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_results_do_not_depend_on_the_thread_count(threads, monkeypatch, dtype):
+    from tinygraph.ops import im2col
+
+    monkeypatch.setattr(im2col, "_BLOCK_BYTES", 2000)  # many blocks, so the threads share them out
+    threads(1)
+    alone = _training_step(dtype)
+    threads(3)
+    shared = _training_step(dtype)
+    for a, b in zip(alone, shared):
+        assert a.dtype == dtype and np.array_equal(a, b)
+
+
+def test_large_relu_takes_the_compiled_path_and_equals_numpy(threads):
+    threads(2)
+    x = np.random.default_rng(1).standard_normal(70_000)
+    x[:3] = [np.nan, 0.0, -0.0]
+    t = tg.Tensor(x, requires_grad=True)
+    y = tg.relu(t)
+    g = np.arange(x.size, dtype=np.float64)
+    y.backward(g)
+    assert np.array_equal(y.data, np.maximum(x, 0), equal_nan=True)
+    assert np.array_equal(t.grad, g * (x > 0))
+
+
+def test_a_forked_child_gets_its_own_pool(threads):
+    threads(2)
+    parallel.run_blocks(lambda k: None, 4, work=1)  # the parent's pool exists
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's worker threads are gone, a new pool must be made
+        try:
+            hits = []
+            parallel.run_blocks(hits.append, 6, work=1)
+            os._exit(0 if sorted(hits) == list(range(6)) else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0

@@ -24,6 +24,7 @@ needs_mpi = pytest.mark.skipif(not HAVE_MPI and not os.environ.get("CI"),
 
 # What every script shares: a small network, a data set whose size does not divide the global batch.
 PRELUDE = """
+import os
 import numpy as np
 from mpi4py import MPI
 import tinygraph as tg
@@ -73,6 +74,8 @@ def test_two_ranks_train_like_one_process_with_twice_the_batch(tmp_path):
         net = mlp(seed=rank, dropout=0.3)
         net.fit(x, y, epochs=3, batch_size=4, learning_rate=0.01, validation_data=(x[:9], y[:9]), comm="world")
         assert same_on_every_rank([p.data for p in net.parameters()]), "weights differ between ranks"
+        if not os.environ.get("TINYGRAPH_THREADS"):  # the two ranks on this machine split its cores
+            assert tg.parallel.threads() == max(1, len(os.sched_getaffinity(0)) // 2)
         assert same_on_every_rank([net.history["loss"], net.history["val_accuracy"]])
         # evaluate and predict work on one rank alone (a collective there would hang until the timeout)
         if rank == 1:

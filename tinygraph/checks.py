@@ -28,11 +28,19 @@ def positive_pair(where, what, value):
     """An int or a pair of ints, each at least 1, as a pair of ints."""
     if type(value) is int and value >= 1:  # the common case, without the generic checks
         return value, value
+    pair = _int_pair(value)
+    if pair is None:
+        raise ValueError(f"{where}: {what} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < 1:
+        raise ValueError(f"{where}: {what} must be >= 1, got {value!r}")
+    return pair
+
+
+def _int_pair(value):
+    """An int (for both) or a sequence of two ints as a pair of Python ints; None for anything else."""
     pair = (value, value) if np.ndim(value) == 0 else tuple(value)
     if len(pair) != 2 or not all(is_int(v) for v in pair):
-        raise ValueError(f"{where}: {what} must be an int or a pair of ints, got {value!r}")
-    if pair[0] < 1 or pair[1] < 1:
-        raise ValueError(f"{where}: {what} must be >= 1, got {value!r}")
+        return None
     return int(pair[0]), int(pair[1])
 
 
@@ -42,12 +50,12 @@ def padding(where, value):
         if value.lower() not in ("valid", "same"):
             raise ValueError(f"{where}: padding must be {PADDING_FORMS}, got {value!r}")
         return value.lower()
-    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
-    if len(pair) != 2 or not all(is_int(p) for p in pair):
+    pair = _int_pair(value)
+    if pair is None:
         raise ValueError(f"{where}: padding must be {PADDING_FORMS}, got {value!r}")
-    if pair[0] < 0 or pair[1] < 0:
+    if min(pair) < 0:
         raise ValueError(f"{where}: padding must not be negative, got {value!r}")
-    return int(pair[0]), int(pair[1])
+    return pair
 
 
 def axes(where, axis, shape):

@@ -13,7 +13,11 @@ mpi4py is imported only when a communicator is first asked for: `import tinygrap
 Start the ranks with `mpiexec -n 2 python -m mpi4py script.py`: with `-m mpi4py`, an exception that escapes on one
 rank aborts them all instead of leaving the others waiting in a collective.
 """
+import os
+
 import numpy as np
+
+from . import parallel
 
 BUCKET_BYTES = 25 * 2**20  # PyTorch DDP's default bucket cap: few collectives, bounded extra memory
 INSTALL = ("pip install 'tinygraph[mpi]' (or: pip install mpi4py mpich), then start the ranks with "
@@ -221,6 +225,7 @@ class FitRun:
         self.positions, self.shares = self._deal(settings["samples"], self.batch_size)
         self.optimizer = _FitOptimizer(optimizer, self.comm, scale_lr)
         _own_random_streams(net, self.rank)
+        _share_cores(self.comm)
 
     def _deal(self, n, b):
         """This rank's positions in an epoch's order, and its share of every global batch."""
@@ -274,6 +279,19 @@ class FitRun:
             error = err
         right, total = _sum_checked(self.comm, [correct, stop - start], error)
         return float(right / total)
+
+
+def _share_cores(comm):
+    """Ranks on one machine split its cores between their tinygraph threads (never raising a count already set);
+    TINYGRAPH_THREADS, when set, is kept as it is."""
+    if os.environ.get("TINYGRAPH_THREADS"):
+        return
+    local = comm.Split_type(_mpi().COMM_TYPE_SHARED)
+    try:
+        share = max(1, len(os.sched_getaffinity(0)) // local.size) if hasattr(os, "sched_getaffinity") else 1
+    finally:
+        local.Free()
+    parallel.set_threads(min(parallel.threads(), share))
 
 
 def _own_random_streams(net, rank):

@@ -90,25 +90,25 @@ def _propagate(roots, root_grads, retain_graph, create_graph, captured=None):
     pending = {}
     for root, g in zip(roots, root_grads):
         pending[id(root)] = g if id(root) not in pending else pending[id(root)] + g
+    # Bound once: this loop runs once per recorded op, and its lookups are a good part of the engine's cost.
+    pop, get, clock = pending.pop, pending.get, _tensor.write_clock
     stored = set()
     checking = grad_mode.state.anomaly  # read once per backward: an op then costs one test of a local
     for node in reversed(_order(roots)):
-        g = pending.pop(id(node), None)
+        g = pop(id(node), None)
         ctx = node._ctx
-        if captured is not None:
-            if id(node) in captured:
-                captured[id(node)] = g
-        elif ctx is None or node._retains_grad:
-            if g is not None:
-                _accumulate(node, g, stored)
-        if ctx is None or g is None:
+        if ctx is None or node._retains_grad or captured is not None:
+            _deliver(node, g, captured, stored)
+            if ctx is None:
+                continue
+        if g is None:
             continue
         if ctx.saved_arrays is None:
             raise RuntimeError(
                 f"backward: the graph through {ctx.function.name} was freed by an earlier backward(); "
                 f"call the first backward(retain_graph=True) to go through it twice"
             )
-        if ctx.clock != _tensor.write_clock:
+        if ctx.clock != clock:
             _check_unchanged(ctx)
         if create_graph:
             input_grads = _recorded_backward(ctx, node, g)
@@ -127,12 +127,21 @@ def _propagate(roots, root_grads, retain_graph, create_graph, captured=None):
             if pg.dtype is not data.dtype and pg.dtype != data.dtype:
                 pg = pg.astype(data.dtype)
             key = id(parent)
-            previous = pending.get(key)
+            previous = get(key)
             pending[key] = pg if previous is None else previous + pg
         if create_graph:
-            _mark_backward_ops(ctx, node, g, [pending.get(id(p)) for p in ctx.parents])
+            _mark_backward_ops(ctx, node, g, [get(id(p)) for p in ctx.parents])
         if not retain_graph:
             ctx.saved_arrays = None  # frees the saved arrays and marks the node as gone through
+
+
+def _deliver(node, g, captured, stored):
+    """A leaf's (or a tensor that retains grad's) gradient: into `captured` when collecting, else into `.grad`."""
+    if captured is not None:
+        if id(node) in captured:
+            captured[id(node)] = g
+    elif g is not None:
+        _accumulate(node, g, stored)
 
 
 def backward(root, grad=None, retain_graph=None, create_graph=False):

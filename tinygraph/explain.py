@@ -17,7 +17,7 @@ import numpy as np
 from . import engine, ops, summaries
 from .explain_page import PAGE
 from .tensor import Tensor
-from .viz import draw_graph
+from .viz import DOT_MISSING, _op_id, _tensor_id, draw_graph
 
 __all__ = ["explain_backward"]
 
@@ -114,13 +114,13 @@ def _step_json(step, index, count):
     else:
         rule = local_rule(ctx.function)
     return {
-        "node": str(id(node)),
-        "op": f"op{id(ctx)}" if ctx is not None else None,
+        "node": _tensor_id(node),  # the ids draw_graph gave the nodes of the inlined picture
+        "op": _op_id(ctx) if ctx is not None else None,
         "opname": ctx.function.name if ctx is not None else None,
         "heading": f"{index + 1}/{count}: {_describe(node)}",
         "arriving": _gradient_text(g),
         "rule": rule,
-        "sends": [{"to": str(id(parent)), "label": f"to input {position}: {_describe(parent)}",
+        "sends": [{"to": _tensor_id(parent), "label": f"to input {position}: {_describe(parent)}",
                    "text": _gradient_text(pg)} for position, parent, pg in sent],
     }
 
@@ -129,6 +129,5 @@ def _svg(graph):
     try:
         svg = graph.pipe(format="svg").decode("utf-8")
     except graphviz.ExecutableNotFound as err:
-        raise RuntimeError("explain_backward: the Graphviz `dot` program was not found on PATH; install it "
-                           "(`apt-get install graphviz`, `brew install graphviz` or `conda install graphviz`)") from err
+        raise RuntimeError(f"explain_backward: {DOT_MISSING}") from err
     return svg[svg.index("<svg"):]  # inline: without the XML prolog and doctype

@@ -263,7 +263,8 @@ class Network:
             if learning_rate is not None:
                 spec.lr = learning_rate
             return spec
-        if self.optimizer is None or self.optimizer.parameters != self.parameters():
+        # By identity: `==` on Tensors compares values elementwise.
+        if self.optimizer is None or list(map(id, self.optimizer.parameters)) != list(map(id, self.parameters())):
             self.optimizer = make_optimizer(spec, self.parameters(), learning_rate)
         elif learning_rate is not None:
             self.optimizer.lr = learning_rate

@@ -4,6 +4,7 @@ Every handler takes NumPy's own signature (after `fname`, the name used in error
 not fit a graph (out=, dtype=, order=), and calls the op of the same meaning from `tinygraph.ops`, looked up when the
 call happens. `tensordot`, `dot` and `outer` are compositions of reshape, transpose, matmul and mul.
 """
+import inspect
 import math
 
 import numpy as np
@@ -54,22 +55,23 @@ def _joined(name):
     return call
 
 
-def _positional(name, arity):
-    """Functions whose op takes NumPy's positional arguments as they are (np.swapaxes(a, 0, 1) -> swapaxes(a, 0, 1))."""
+def _same_parameters(name, function, arity=None):
+    """Functions whose op takes the first `arity` (default: all) of NumPy's parameters in NumPy's order
+    (np.split(a, 2, axis=1) -> split(a, 2, axis=1)). The call is bound to NumPy's own signature, so keywords and
+    NumPy's defaults (split's axis=0) hold; a parameter past `arity` (np.copy's order=) must keep its default."""
+    signature = inspect.signature(function)
+    kept = list(signature.parameters)[slice(arity)]
 
-    def call(fname, *args):
-        if len(args) != arity:
-            raise TypeError(f"{fname} takes {arity} arguments on a Tensor, got {len(args)}")
-        return _op(fname, name)(*args)
-
-    return call
-
-
-def _with_axis(name):
-    """Functions f(a, [extra], axis=None) whose op has the same parameters (flip, squeeze, repeat, split)."""
-
-    def call(fname, a, *extra, axis=None):
-        return _op(fname, name)(a, *extra, axis=axis)
+    def call(fname, *args, **kwargs):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"{fname}: {err}") from None
+        bound.apply_defaults()
+        for key, value in bound.arguments.items():
+            if key not in kept and value != signature.parameters[key].default:
+                raise _unsupported(fname, f"{key}={value!r} is not supported; call it without {key}=")
+        return _op(fname, name)(*(bound.arguments[key] for key in kept))
 
     return call
 
@@ -175,10 +177,11 @@ FUNCTIONS = {
     np.reshape: _reshape, np.ravel: _ravel, np.transpose: _transpose, np.pad: _pad,
     np.where: _where, np.clip: _clip, np.broadcast_to: _broadcast_to,
     np.concatenate: _joined("concatenate"), np.stack: _joined("stack"),
-    np.split: _with_axis("split"), np.squeeze: _with_axis("squeeze"), np.flip: _with_axis("flip"),
-    np.repeat: _with_axis("repeat"), np.expand_dims: _positional("expand_dims", 2),
-    np.swapaxes: _positional("swapaxes", 3), np.moveaxis: _positional("moveaxis", 3), np.tile: _positional("tile", 2),
-    np.copy: _positional("clone", 1),
+    np.split: _same_parameters("split", np.split), np.squeeze: _same_parameters("squeeze", np.squeeze),
+    np.flip: _same_parameters("flip", np.flip), np.repeat: _same_parameters("repeat", np.repeat),
+    np.expand_dims: _same_parameters("expand_dims", np.expand_dims),
+    np.swapaxes: _same_parameters("swapaxes", np.swapaxes), np.moveaxis: _same_parameters("moveaxis", np.moveaxis),
+    np.tile: _same_parameters("tile", np.tile), np.copy: _same_parameters("clone", np.copy, 1),
 }
 
 # Functions that only read values, shapes or indices: no gradient exists, so they run on the data.

@@ -62,6 +62,13 @@ class Optimizer:
     def step(self):
         raise NotImplementedError
 
+    def _gradients(self):
+        """(index, parameter, gradient array) for each parameter that has a gradient. A gradient that
+        backward(create_graph=True) left as a Tensor gives its values: a step is never recorded."""
+        for i, p in enumerate(self.parameters):
+            if p.grad is not None:
+                yield i, p, p.grad.data if isinstance(p.grad, Tensor) else p.grad
+
     def state(self):
         """A copy of the running state (momentum buffers, moving averages, step count)."""
         return {name: _copied(getattr(self, name)) for name in self._state_names}
@@ -108,16 +115,14 @@ class SGD(Optimizer):
 
     def __init__(self, parameters, lr=0.01, momentum=0.0):
         super().__init__(parameters, lr)
+        momentum = checks.finite_number("SGD", "momentum", momentum)
         if not 0 <= momentum < 1:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
         self.momentum = momentum
         self._velocity = [None] * len(self.parameters)
 
     def step(self):
-        for i, p in enumerate(self.parameters):
-            if p.grad is None:
-                continue
-            g = p.grad
+        for i, p, g in self._gradients():
             if self.momentum:
                 v = self._velocity[i]
                 if v is None:
@@ -138,9 +143,12 @@ class Adam(Optimizer):
 
     def __init__(self, parameters, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(parameters, lr)
-        beta1, beta2 = betas
+        if np.ndim(betas) != 1 or len(betas) != 2:
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        beta1, beta2 = (checks.finite_number("Adam", "betas", beta) for beta in betas)
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
             raise ValueError(f"Adam: betas must lie in [0, 1), got {betas!r}")
+        eps = checks.finite_number("Adam", "eps", eps)
         if eps <= 0:
             raise ValueError(f"Adam: eps must be positive, got {eps!r}")
         self.betas, self.eps = (float(beta1), float(beta2)), float(eps)
@@ -154,10 +162,8 @@ class Adam(Optimizer):
         # The same arithmetic as torch.optim.Adam: lr * m_hat / (sqrt(v_hat) + eps).
         step_size = self.lr / (1 - beta1**self._t)
         root_correction = np.sqrt(1 - beta2**self._t)
-        for p, m, v in zip(self.parameters, self._m, self._v):
-            if p.grad is None:
-                continue
-            g = p.grad
+        for i, p, g in self._gradients():
+            m, v = self._m[i], self._v[i]
             dtype = p.data.dtype.type
             m *= dtype(beta1)
             m += dtype(1 - beta1) * g

@@ -233,8 +233,7 @@ def _feature_tiles(values, max_channels):
 def _predictions(where, net, x, y):
     """(x, true labels, predicted labels, probabilities) for a labelled set."""
     x = checks.float_inputs(where, x)
-    if len(x) != len(y):
-        raise ValueError(f"{where}: x has {len(x)} samples but y has {len(y)}")
+    y = targets.same_length(where, x, y)
     outputs = net.predict(x)
     if outputs.ndim != 2:
         raise ValueError(f"{where}: needs class scores of shape (N, classes) from the network, got {outputs.shape}")

@@ -82,7 +82,10 @@ def check_targets(net, where, y, out_shape):
             raise TypeError(f"{where}: labels for cross_entropy must be integers, got dtype {y.dtype}")
         checks.label_range(where, y, out_shape[-1] if out_shape else 1)
     elif net.loss_name is not None and tuple(y.shape[1:]) != tuple(out_shape):
-        hint = " (convert labels with tinygraph.datasets.one_hot)" if y.ndim == 1 else ""
+        hint = ""
+        if y.ndim == 1:  # one value per sample: a column for a single output, else class labels to encode
+            hint = (" (write y.reshape(-1, 1) for one target per sample)" if tuple(out_shape) == (1,) else
+                    " (convert labels with tinygraph.datasets.one_hot)")
         raise ValueError(
             f"{where}: targets of shape {y.shape} do not match the network's output of shape "
             f"(N, {', '.join(map(str, out_shape))}){hint}"

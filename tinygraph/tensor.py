@@ -12,7 +12,7 @@ import numpy as np
 
 from .grad_mode import state as _grad_state
 from .tensor_methods import TensorMethods
-from .tensor_protocol import Size, accept_torch_keywords, one_element, tensor_repr, torch_hint
+from .tensor_protocol import Size, accept_torch_keywords, install_torch_spellings, one_element, tensor_repr
 
 ops = None  # the module tinygraph.ops, bound by it when it loads
 numpy_protocol = None  # the module tinygraph.numpy_protocol, bound by it when it loads
@@ -159,7 +159,7 @@ class Tensor(TensorMethods):
         return len(self.data)
 
     def __iter__(self):
-        # Explicit, since the fallback through __getitem__ would stop only on an IndexError, which apply rewraps.
+        # Explicit: Python's fallback would end only by calling __getitem__ one past the end and catching its error.
         return (self[i] for i in range(len(self)))
 
     def __repr__(self):
@@ -253,8 +253,8 @@ class Tensor(TensorMethods):
                 f"setitem: this tensor of shape {self.shape} requires grad, and in-place writes are not recorded; "
                 f"change its values inside `with tg.no_grad():`, or build a new tensor (e.g. tg.where(mask, v, t))"
             )
-        self.data[index] = value.data if isinstance(value, Tensor) else value
-        self._note_write()
+        value = value.data if isinstance(value, Tensor) else value
+        self._write("setitem", lambda data: data.__setitem__(index, value), "")
 
     # x -= y and kin. Under no_grad, or on tensors outside any graph, they write in place as NumPy does (the
     # hand-written SGD step `with tg.no_grad(): w -= lr * w.grad`). While recording, a result that requires grad gets
@@ -269,9 +269,23 @@ class Tensor(TensorMethods):
                     f"`with tg.no_grad():` (e.g. `with tg.no_grad(): w -= lr * w.grad`), or write x = x {symbol[0]} y"
                 )
             return op(self, other)
-        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
-        self._note_write()
+        other = other.data if isinstance(other, Tensor) else other
+        self._write(symbol, lambda data: ufunc(data, other, out=data, casting="same_kind"),
+                    f"; write x = x {symbol[0]} y for a new tensor")
         return self
+
+    def _write(self, where, write, hint):
+        """`write(self.data)` in place, noted; NumPy's error (which names neither the operation nor this tensor)
+        raised again with both and `hint`."""
+        if type(self.data) is not np.ndarray:  # a 0-d op result may hold a NumPy scalar, which cannot be written into
+            self.data = np.array(self.data)
+        try:
+            write(self.data)
+        except (IndexError, TypeError, ValueError) as err:
+            kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(err, k))
+            raise kind(f"{where}: cannot write into this tensor of shape {self.shape} and dtype {self.dtype} in "
+                       f"place: {err}{hint}") from None
+        self._note_write()
 
     def __iadd__(self, other):
         return self._in_place("+=", ops.add, np.add, other)
@@ -284,13 +298,6 @@ class Tensor(TensorMethods):
 
     def __itruediv__(self, other):
         return self._in_place("/=", ops.div, np.true_divide, other)
-
-    def __getattr__(self, name):
-        # Reached only when no attribute has that name: answers PyTorch's spellings with tinygraph's.
-        hint = None if name.startswith("__") else torch_hint(name)
-        if hint is None:
-            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
-        raise AttributeError(f"Tensor has no attribute {name!r} (a PyTorch spelling): {hint}")
 
     # Comparisons give bool tensors with no gradient.
     def _compare(self, other, fn):
@@ -341,6 +348,7 @@ class Tensor(TensorMethods):
 
 
 accept_torch_keywords(Tensor)  # the methods defined here (the mirrored ops get it in tensor_methods)
+install_torch_spellings(Tensor)  # x.cuda(), x.exp_() ... answered with tinygraph's spelling
 
 
 def as_tensor(x, like=None):

@@ -162,7 +162,7 @@ class TensorMethods:
     def avgpool(self, pool_shape=(2, 2), stride=None, padding=0):
         return ops.avgpool(self, pool_shape=pool_shape, stride=stride, padding=padding)
 
-    # ----- elementwise, reduction and shape methods (issue 11), mirroring tinygraph.<name>, and mask operators ---
+    # ----- elementwise, reduction and shape methods, mirroring tinygraph.<name> ---------------------------------
     def abs(self):
         return ops.abs(self)
 

@@ -26,9 +26,10 @@ class Piece:
     """One hand-written piece: `forward(sample, *extra)` (NumPy code of one sample) and optionally the supplied
     derivative `backward(x, y, g, *extra) -> input gradient`. `extra` are per-sample constants (a loss's target)."""
 
-    def __init__(self, owner, label_f, label_prime, forward, backward=None, derivative=None):
+    def __init__(self, owner, label_f, label_prime, forward, backward=None, derivative=None, parameters=list):
         self.owner, self.label_f, self.label_prime = owner, label_f, label_prime
         self.forward, self.backward = forward, backward
+        self.parameters = parameters  # the owning layer's, which its forward may use through the NumPy protocol
         self.derivative = derivative_option(owner, derivative)
         self.checked = False
         self.traceable = True
@@ -37,7 +38,8 @@ class Piece:
     def __call__(self, x, extras=(), mean=False, network_derivative=None):
         """The piece on a batch `x` (Tensor (N, ...)) with per-sample constants `extras`: outputs stacked on a new
         batch axis, or (mean=True) the mean of the per-sample scalars."""
-        if not (is_grad_enabled() and x.requires_grad):
+        # Recorded also when only the layer's parameters require grad (a first layer): else they would never train.
+        if not (is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))):
             return Tensor(self._values(x.data, extras, mean), dtype=x.dtype)
         chosen = self.derivative or network_derivative or "engine"
         if not self.checked:
@@ -61,7 +63,13 @@ class Piece:
     # ----- the two ways to record a sample ------------------------------------------------------------------------
     def _traced_step(self, x, *extra):
         out = self.forward(x, *extra)
-        return as_tensor(out, x)  # a forward that ignores its input gives a constant
+        if not isinstance(out, Tensor):  # as a constant, it would silently leave every earlier layer untrained
+            raise TypeError(
+                f"{self.owner}: {self.label_f} returned a plain {type(out).__name__} for a Tensor input: a call in it "
+                f"(np.asarray, math, scipy ...) turned the Tensor into an array, so tinygraph cannot differentiate "
+                f"it; write it with NumPy's ufuncs and functions on its input, or supply its hand-written derivative "
+                f"(backward_propagation, or ActivationLayer(f, f_prime)) to train with")
+        return out
 
     def _supplied_step(self, x, *extra):
         return supplied(x, lambda a: self.forward(a, *extra), lambda a, y, g: self.backward(a, y, g, *extra),
@@ -143,4 +151,4 @@ def layer_piece(layer, has_backward):
         return layer.backward_propagation(g, 0.0)
 
     return Piece(layer.name, f"{kind}.forward_propagation", f"{kind}.backward_propagation",
-                 layer.forward_propagation, backward if has_backward else None, layer.derivative)
+                 layer.forward_propagation, backward if has_backward else None, layer.derivative, layer.parameters)

@@ -205,14 +205,8 @@ def _tensor_label(t, show_shapes, show_grads, show_values=False):
     if show_grads and t.grad is not None:
         grad = np.asarray(t.grad.data if isinstance(t.grad, Tensor) else t.grad)
         small = show_values and grad.size <= summaries.SMALL
-        lines.append(summaries.describe(grad, "grad")[0] if small else f"|grad|={_grad_norm(grad):.4g}")
+        lines.append(summaries.describe(grad, "grad")[0] if small else f"|grad|={summaries.norm(grad):.4g}")
     return _join(lines)
-
-
-def _grad_norm(grad):
-    """The L2 norm of a gradient, summed in float64 so large float32 gradients do not overflow."""
-    g = np.asarray(grad)
-    return float(np.sqrt(np.sum(np.square(g, dtype=np.float64))))
 
 
 def _tensor_style(t, root, fault_path=()):

@@ -76,11 +76,7 @@ class Layer:
         return self
 
     def __init__(self, seed=None):
-        self.name = type(self).__name__
-        self.input_shape = None
-        self.built = False
-        self._seed = seed
-        self._params = {}
+        self._seed = seed  # the rest of the base state is set by __new__
 
     # ----- to override -------------------------------------------------------------------------------------
     def build(self, input_shape, rng):

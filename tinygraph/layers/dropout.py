@@ -42,7 +42,7 @@ class DropoutLayer(Layer):
         if self._rng is None:
             self._rng = make_rng(self._seed)
         keep = self._rng.random(x.shape) >= self.rate
-        return x * (keep * np.asarray(1.0 / (1.0 - self.rate), dtype=x.dtype)).astype(x.dtype)
+        return x * (keep * np.asarray(1.0 / (1.0 - self.rate), dtype=x.dtype))  # bool times a 0-d float: x's dtype
 
     def get_config(self):
         return {"rate": self.rate}

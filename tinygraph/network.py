@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from . import checks, distributed, divergence, ops, parallel, saving, targets
+from . import checks, describe, distributed, divergence, ops, parallel, saving, targets
 from .derivative_check import derivative_option
 from .grad_mode import no_grad
 from .layers import Layer
@@ -139,13 +139,7 @@ class Network:
 
     def __repr__(self):
         """One line per layer, with its parameter count once built: a compact summary()."""
-        loss = self.loss_name or getattr(self.loss, "__name__", None) or self.loss
-        shape = "" if self.input_shape is None else f", input_shape={self.input_shape}"
-        lines = [f"{type(self).__name__}(loss={loss!r}{shape}): {len(self.layers)} layers"]
-        for layer in self.layers:
-            count = sum(p.size for p in layer.parameters())
-            lines.append(f"  {layer.name:<24} {layer!r}" + (f"  {count:,} parameters" if count else ""))
-        return "\n".join(lines)
+        return describe.network_repr(self)
 
     def forward(self, x, training=False):
         """Run every layer on a batch; records a graph unless inside `no_grad()`."""
@@ -299,17 +293,7 @@ class Network:
             if input_shape is None:
                 raise ValueError("Network.summary: the network is not built yet; pass input_shape=(28, 28, 1) or fit")
             self._build(np.zeros((1,) + tuple(input_shape), dtype=np.float32))
-        rows, shape = [], self.input_shape
-        for layer in self.layers:
-            shape = layer.output_shape(shape)
-            rows.append((layer.name, str((None,) + shape), sum(p.size for p in layer.parameters())))
-        width = max(len(r[0]) for r in rows) + 2
-        print(f"{'layer':<{width}}{'output shape':<22}{'parameters':>10}")
-        print("-" * (width + 32))
-        for name, out, count in rows:
-            print(f"{name:<{width}}{out:<22}{count:>10,}")
-        print("-" * (width + 32))
-        print(f"{'total':<{width}}{'':<22}{sum(r[2] for r in rows):>10,}")
+        print(describe.summary_table(self))
 
     # ----- files and pictures ------------------------------------------------------------------------------
     def save(self, path):

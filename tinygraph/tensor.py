@@ -1,7 +1,8 @@
 """Tensor: an ndarray that records the ops applied to it, and `as_tensor`, the one conversion to a Tensor.
 
-This module sits at the bottom of the package: when it loads it imports nothing of tinygraph but tensor_protocol
-(its printed form and PyTorch spellings, which imports nothing of tinygraph either). The operators and
+This module sits at the bottom of the package: when it loads it imports nothing of tinygraph but grad_mode (the
+per-thread switches), tensor_methods (the methods that mirror the ops) and tensor_protocol (its printed form and
+PyTorch spellings), which import nothing of tinygraph beyond one another. The operators and
 methods call the op functions through `ops`, which `tinygraph.ops` binds here when it loads (the ops build Tensors,
 so they import this module, not the other way round); `backward()` imports the engine when it runs.
 """
@@ -12,7 +13,7 @@ import numpy as np
 
 from .grad_mode import state as _grad_state
 from .tensor_methods import TensorMethods
-from .tensor_protocol import Size, accept_torch_keywords, install_torch_spellings, one_element, tensor_repr
+from .tensor_protocol import Size, TensorConversions, accept_torch_keywords, install_torch_spellings
 
 ops = None  # the module tinygraph.ops, bound by it when it loads
 numpy_protocol = None  # the module tinygraph.numpy_protocol, bound by it when it loads
@@ -36,7 +37,7 @@ def _as_array(data):
     return array
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, TensorConversions):
     """An n-dimensional array with an optional gradient and a link to the op that made it.
 
     `Tensor(array)` shares a NumPy array of float32, float64, integers or bools, as `torch.from_numpy` and
@@ -100,70 +101,6 @@ class Tensor(TensorMethods):
     size = property(lambda self: Size(self.data.size, self.data.shape))  # an int; calling it says "use .shape"
     is_leaf = property(lambda self: self._ctx is None)
     op = property(lambda self: None if self._ctx is None else self._ctx.function.name)
-
-    def numpy(self):
-        return self.data if type(self.data) is np.ndarray else np.asarray(self.data)  # 0-d results may be scalars
-
-    def item(self):
-        return one_element(self, "item")
-
-    def tolist(self):
-        return self.data.tolist()
-
-    def __float__(self):
-        return float(one_element(self, "float"))
-
-    def __int__(self):
-        return int(one_element(self, "int"))
-
-    def __bool__(self):
-        # Without this, truth would fall back to __len__ and `Tensor([5.0]) == 0` would count as true.
-        if self.data.size != 1:
-            raise ValueError(f"bool: the truth value of a tensor with {self.data.size} elements (shape {self.shape}) "
-                             f"is ambiguous; write t.numpy().any() or t.numpy().all()")
-        return bool(self.data)
-
-    def __format__(self, spec):
-        """f"{t:.3f}" formats the value of a one-element tensor; f"{t}" is str(t)."""
-        if not spec:
-            return str(self)
-        if self.data.size != 1:
-            raise TypeError(f"format: the spec {spec!r} formats one number, got a tensor of shape {self.shape}; "
-                            f"format its elements (e.g. [f'{{v:{spec}}}' for v in t.tolist()]) or print it whole")
-        return format(self.data.item(), spec)
-
-    # PyTorch's spellings of the properties (see tensor_protocol)
-    def numel(self):
-        return self.data.size
-
-    def dim(self):
-        return self.data.ndim
-
-    def __array__(self, dtype=None, copy=None):
-        if _grad_state.in_recorded_backward and self.requires_grad:
-            raise RuntimeError(
-                f"a Tensor of shape {self.shape} that requires grad was turned into an array while a backward pass was "
-                f"recorded (create_graph=True), which would cut its gradient off; the op's backward must use Tensor "
-                f"operations here (this is a bug in that op's backward formula)"
-            )
-        data = self.data if type(self.data) is np.ndarray else np.asarray(self.data)  # 0-d results may be scalars
-        if dtype is not None and dtype != data.dtype:
-            if copy is False:
-                raise ValueError(f"Tensor of dtype {self.dtype} cannot become {np.dtype(dtype)} without a copy")
-            return data.astype(dtype)
-        return data.copy() if copy else data
-
-    def __len__(self):
-        if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
-
-    def __iter__(self):
-        # Explicit: Python's fallback would end only by calling __getitem__ one past the end and catching its error.
-        return (self[i] for i in range(len(self)))
-
-    def __repr__(self):
-        return tensor_repr(self.data, self.requires_grad, self.op, self.name)
 
     # ----- gradient state --------------------------------------------------------------------------------
     def requires_grad_(self, requires_grad=True):
@@ -365,7 +302,7 @@ def as_tensor(x, like=None):
         if like.data.dtype.kind == "f":  # beside an integer Tensor a Python float stays a Python float (float32)
             array = np.asarray(x)
             if array.dtype.kind in "biuf":
-                if array.dtype != like.data.dtype:
+                if array.dtype is not like.data.dtype and array.dtype != like.data.dtype:
                     array = array.astype(like.data.dtype)
                 return Tensor._wrap(array, False, None)  # a float array in like's dtype: as _as_array leaves it
             x = array

@@ -1,6 +1,6 @@
 """What a Tensor shows and which PyTorch habits it answers: its printed form, `size`, and `dim=` / `keepdim=`.
 
-Imports nothing of tinygraph (tensor.py, at the bottom of the package, uses it when it loads).
+Imports nothing of tinygraph but grad_mode (tensor.py, at the bottom of the package, uses it when it loads).
 
 PyTorch spellings are accepted where they mean what tinygraph's mean (`dim=` for `axis=`, `keepdim=` for
 `keepdims=`, `.t()`, `.view()`, `.unsqueeze()`, `.permute()`, `.numel()`, `.dim()`), and answered with an error showing
@@ -11,6 +11,8 @@ import functools
 import inspect
 
 import numpy as np
+
+from .grad_mode import state as _grad_state
 
 # Shown without a dtype, as PyTorch leaves out its defaults: what Tensor([0.5]), Tensor([1]) and Tensor([True]) give.
 DEFAULT_DTYPES = (np.dtype(np.float32), np.dtype(np.int_), np.dtype(np.bool_))
@@ -183,3 +185,73 @@ def torch_hint(name):
         return f"in-place ops are not recorded; write x = x.{base}(...) (or, for a parameter, change it inside " \
                f"`with tg.no_grad():` with x -= ... or x[...] = ...)"
     return None
+
+
+class TensorConversions:
+    """A mixin of Tensor: what turns a Tensor into Python and NumPy values (float(t), np.asarray(t), repr)."""
+
+    __slots__ = ()
+
+    def numpy(self):
+        return self.data if type(self.data) is np.ndarray else np.asarray(self.data)  # 0-d results may be scalars
+
+    def item(self):
+        return one_element(self, "item")
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(one_element(self, "float"))
+
+    def __int__(self):
+        return int(one_element(self, "int"))
+
+    def __bool__(self):
+        # Without this, truth would fall back to __len__ and `Tensor([5.0]) == 0` would count as true.
+        if self.data.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor with {self.data.size} elements (shape {self.shape}) "
+                             f"is ambiguous; write t.numpy().any() or t.numpy().all()")
+        return bool(self.data)
+
+    def __format__(self, spec):
+        """f"{t:.3f}" formats the value of a one-element tensor; f"{t}" is str(t)."""
+        if not spec:
+            return str(self)
+        if self.data.size != 1:
+            raise TypeError(f"format: the spec {spec!r} formats one number, got a tensor of shape {self.shape}; "
+                            f"format its elements (e.g. [f'{{v:{spec}}}' for v in t.tolist()]) or print it whole")
+        return format(self.data.item(), spec)
+
+    # PyTorch's spellings of the properties (see tensor_protocol)
+    def numel(self):
+        return self.data.size
+
+    def dim(self):
+        return self.data.ndim
+
+    def __array__(self, dtype=None, copy=None):
+        if _grad_state.in_recorded_backward and self.requires_grad:
+            raise RuntimeError(
+                f"a Tensor of shape {self.shape} that requires grad was turned into an array while a backward pass was "
+                f"recorded (create_graph=True), which would cut its gradient off; the op's backward must use Tensor "
+                f"operations here (this is a bug in that op's backward formula)"
+            )
+        data = self.data if type(self.data) is np.ndarray else np.asarray(self.data)  # 0-d results may be scalars
+        if dtype is not None and dtype != data.dtype:
+            if copy is False:
+                raise ValueError(f"Tensor of dtype {self.dtype} cannot become {np.dtype(dtype)} without a copy")
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        # Explicit: Python's fallback would end only by calling __getitem__ one past the end and catching its error.
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self):
+        return tensor_repr(self.data, self.requires_grad, self.op, self.name)

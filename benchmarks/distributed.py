@@ -153,10 +153,13 @@ def report(rows, args, load):
         f"- CPU: {cpu_model()}, {len(os.sched_getaffinity(0))} cores; Python {platform.python_version()}, NumPy "
         f"{np.__version__}, BLAS: {blas_description().split(' (')[0]}; MPI: {mpi_version()}",
         f"- Load average before / after the run: {load:.2f} / {os.getloadavg()[0]:.2f} (2 cores); date {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- Command: `python benchmarks/{os.path.basename(__file__)} {' '.join(sys.argv[1:])}`",
+        f"- Command: `{' '.join(['python', 'benchmarks/' + os.path.basename(__file__), *sys.argv[1:]])}`",
         f"- float32, `Network.fit` on random data, epochs=1, shuffle=False; best of {args.rounds} x {args.repeats} runs of about "
         f"{args.seconds} s (± half the range). Global batch B: 1 process trains on B per step, 2 ranks on B/2 each "
-        "and average their gradients: the same update.", "",
+        "and average their gradients: the same update." + (
+            " Other processes kept the cores busy (the load average above, on 2 cores): where 2 threads are no "
+            "faster than 1, neither configuration had two free cores, and a pair of ranks that wait for each other "
+            "every step suffers most from a descheduled partner." if load > 1 else ""), "",
         "| model | global batch | 1 process x 2 threads, samples/s | 2 ranks x 1 thread, samples/s | 2 ranks / 1 "
         "process | 1 process x 1 thread at B/2, samples/s | Allreduce per step in training | Allreduce alone | "
         "Allreduce share of a 2-rank step |",
@@ -222,7 +225,7 @@ def mpi_version():
                              capture_output=True, text=True, timeout=60).stdout
         import mpi4py
 
-        return f"{out.split(chr(10))[0].strip()}, mpi4py {mpi4py.__version__}"
+        return f"{' '.join(out.split(chr(10))[0].split())}, mpi4py {mpi4py.__version__}"
     except (OSError, ImportError, subprocess.SubprocessError):
         return "unknown"
 

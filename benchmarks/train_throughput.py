@@ -1,13 +1,15 @@
 """Training throughput of tinygraph against PyTorch on the tutorial's and the Keras example's MNIST models.
 
-    python benchmarks/train_throughput.py [--quick] [--float64] [--rows NAME,...] [--repeats 3] [--memory]
+    python benchmarks/train_throughput.py [--quick] [--float64] [--rows NAME,...] [--repeats 3] [--memory] [--scaling]
 
 Rows: mlp-b1, mlp-b64, cnn-b1, cnn-b64, keras-b64 (a model name such as `cnn` selects all its rows). Each row trains
 the same model, from the same initial weights, on the same random data on both sides; a five-step check first
 asserts that both compute the same losses. Samples/s are medians over `--repeats` runs; ratios above 1 mean
 tinygraph is faster. Also measured: inference at batch 1000, the float GEMM peak and the Keras CNN's ceiling, and
 (full runs, or with --memory) the peak RSS of training the Keras CNN at batch 128, each side in a fresh process.
-The tables go to stdout and to benchmarks/RESULTS.md.
+Each side's CPU time per sample (all its threads, from getrusage) is measured with its samples/s. With --scaling,
+the ratio as work grows: the tutorial CNN and the Keras CNN at batch 1, 8, 64 and 256, and the Keras CNN on inputs
+of 28, 56 and 112 pixels. The tables go to stdout and to benchmarks/RESULTS.md.
 """
 import argparse
 import datetime
@@ -32,8 +34,10 @@ from tinygraph.layers import (
 RESULTS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 SAMPLE_SHAPE = (28, 28, 1)
 CLASSES = 10
-# At most one MNIST epoch per timed run (fewer with --quick): bounds the data's memory when a side is very fast.
+# At most one MNIST epoch per timed run (fewer with --quick), and at most this many bytes of inputs: bounds the data's
+# memory when a side is very fast or the images are large.
 MAX_SAMPLES, QUICK_MAX_SAMPLES = 60_000, 20_000
+MAX_DATA_BYTES = 256 << 20
 CHECK_STEPS = 5
 MEMORY_BATCH, MEMORY_STEPS = 128, 5
 
@@ -90,31 +94,33 @@ def nhwc_flatten():
     return NHWCFlatten()
 
 
-def torch_mlp():
+def torch_mlp(size=28):
     from torch import nn
 
     return nn.Sequential(
-        nn.Flatten(), nn.Linear(784, 100), nn.Tanh(), nn.Linear(100, 50), nn.Tanh(), nn.Linear(50, 10), nn.Tanh(),
+        nn.Flatten(), nn.Linear(size * size, 100), nn.Tanh(), nn.Linear(100, 50), nn.Tanh(), nn.Linear(50, 10), nn.Tanh(),
         nn.Softmax(dim=1),
     )
 
 
-def torch_cnn():
+def torch_cnn(size=28):
     from torch import nn
 
+    pooled = ((size - 1) // 2 + 1) // 2  # conv 3x3 stride 2 padding 1, then 2x2 pooling
     return nn.Sequential(
         nn.Conv2d(1, 5, 3, stride=2, padding=1), nn.Tanh(), nn.MaxPool2d(2, 2), nhwc_flatten(),
-        nn.Linear(245, 100), nn.Tanh(), nn.Linear(100, 50), nn.Tanh(), nn.Linear(50, 10), nn.Tanh(),
+        nn.Linear(5 * pooled * pooled, 100), nn.Tanh(), nn.Linear(100, 50), nn.Tanh(), nn.Linear(50, 10), nn.Tanh(),
         nn.Softmax(dim=1),
     )
 
 
-def torch_keras_cnn():
+def torch_keras_cnn(size=28):
     from torch import nn
 
+    pooled = (size - 4) // 2  # two valid 3x3 convolutions, then 2x2 pooling
     return nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2, 2), nhwc_flatten(),
-        nn.Linear(9216, 128), nn.ReLU(), nn.Linear(128, CLASSES),
+        nn.Linear(64 * pooled * pooled, 128), nn.ReLU(), nn.Linear(128, CLASSES),
     )
 
 
@@ -156,6 +162,9 @@ MODELS = {
     "keras": Model("Keras example CNN", tinygraph_keras_cnn, torch_keras_cnn, "cross_entropy", 0.01),
 }
 ROWS = [("mlp", 1), ("mlp", 64), ("cnn", 1), ("cnn", 64), ("keras", 64)]
+# --scaling: (model, batch, input size)
+SCALING_ROWS = [(key, batch, 28) for key in ("cnn", "keras") for batch in (1, 8, 64, 256)] + [
+    ("keras", 32, size) for size in (28, 56, 112)]
 
 
 def row_name(model_key, batch):
@@ -174,18 +183,18 @@ def select_rows(spec):
 
 
 # ----- data ---------------------------------------------------------------------------------------------------
-def make_data(n, loss, dtype, seed=0):
-    """Inputs in [0, 1) of shape (n, 28, 28, 1) and integer labels, or one-hot targets for the MSE models."""
+def make_data(n, loss, dtype, seed=0, size=28):
+    """Inputs in [0, 1) of shape (n, size, size, 1) and integer labels, or one-hot targets for the MSE models."""
     rng = np.random.default_rng(seed)
-    x = rng.random((n,) + SAMPLE_SHAPE, dtype=np.float64).astype(dtype)
+    x = rng.random((n, size, size, 1), dtype=np.float64).astype(dtype)
     labels = rng.integers(0, CLASSES, size=n)
     y = labels if loss == "cross_entropy" else np.eye(CLASSES, dtype=dtype)[labels]
     return x, y
 
 
 def torch_inputs(x):
-    """A tensor sharing the array's memory; with one channel, NHWC (n, 28, 28, 1) is NCHW (n, 1, 28, 28)."""
-    return load_torch().from_numpy(x.reshape(len(x), 1, 28, 28))
+    """A tensor sharing the array's memory; with one channel, NHWC (n, h, w, 1) is NCHW (n, 1, h, w)."""
+    return load_torch().from_numpy(x.reshape(len(x), 1, *x.shape[1:3]))
 
 
 def torch_data(x, y):
@@ -222,9 +231,9 @@ def tinygraph_trainer(net, model, x, y, batch):
     return train
 
 
-def torch_model(model, net, dtype):
+def torch_model(model, net, dtype, size=28):
     torch = load_torch()
-    module = model.build_torch().to(torch.float64 if dtype == np.float64 else torch.float32)
+    module = model.build_torch(size).to(torch.float64 if dtype == np.float64 else torch.float32)
     copy_weights(net, module)
     return module
 
@@ -280,47 +289,59 @@ def calibrate(run, batch, seconds, cap):
 
 @dataclass(frozen=True)
 class Rate:
-    """The median samples/s of some runs, and their spread (max - min) / 2 as a fraction of the median."""
+    """The median samples/s of some runs, their spread (max - min) / 2 as a fraction of the median, and the median
+    CPU time per sample (µs, all of the process's threads: a side that keeps two cores busy pays for both)."""
 
     median: float
     spread: float
+    cpu_us: float
 
     @classmethod
-    def of(cls, values):
+    def of(cls, values, cpu_us):
         median = statistics.median(values)
-        return cls(median, (max(values) - min(values)) / 2 / median)
+        return cls(median, (max(values) - min(values)) / 2 / median, statistics.median(cpu_us))
+
+
+def cpu_seconds():
+    """User + system CPU time of this process so far, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(runs, batch, settings, cap):
-    """Samples/s of each side's `run(n)`; the sides alternate within each repeat, so that a change in the
-    machine's load touches both alike."""
+    """Samples/s and CPU µs per sample of each side's `run(n)`; the sides alternate within each repeat, so that a
+    change in the machine's load touches both alike."""
     counts = {side: calibrate(run, batch, settings.seconds, cap) for side, run in runs.items()}
-    rates = {side: [] for side in runs}
+    rates, cpu = {side: [] for side in runs}, {side: [] for side in runs}
     for _ in range(settings.repeats):
         for side, run in runs.items():
             # The other library's idle worker threads spin for a while after its run (OpenMP, OpenBLAS), taking
             # a core from this one: a pause lets them sleep first.
             time.sleep(SETTLE_SECONDS)
+            started = cpu_seconds()
             rates[side].append(counts[side] / run(counts[side]))
-    return {side: Rate.of(values) for side, values in rates.items()}
+            cpu[side].append((cpu_seconds() - started) / counts[side] * 1e6)
+    return {side: Rate.of(rates[side], cpu[side]) for side in runs}
 
 
 # ----- one training row -----------------------------------------------------------------------------------------
-def train_row(model_key, batch, settings):
+def train_row(model_key, batch, settings, size=28):
     """Samples/s of both sides (torch's None without torch) and the five-step loss check's largest difference."""
     model, torch = MODELS[model_key], load_torch()
-    x, y = make_data(settings.max_samples, model.loss, settings.dtype)
+    samples = min(settings.max_samples, MAX_DATA_BYTES // (size * size * np.dtype(settings.dtype).itemsize))
+    samples = max(samples // batch, CHECK_STEPS) * batch
+    x, y = make_data(samples, model.loss, settings.dtype, size=size)
     net = tinygraph_network(model, x, settings.dtype)
     runs = {"tinygraph": tinygraph_trainer(net, model, x, y, batch)}
     loss_diff = None
     if torch is not None:
         xt, yt = torch_data(x, y)
-        module = torch_model(model, net, settings.dtype)
+        module = torch_model(model, net, settings.dtype, size)
         loss_diff = same_work_check(net, module, model, x, y, xt, yt, batch, settings)
         runs["torch"] = torch_trainer(module, model, xt, yt, batch)
-    rates = measure(runs, batch, settings, settings.max_samples)
-    return {"model": model.title, "batch": batch, "tinygraph": rates["tinygraph"], "torch": rates.get("torch"),
-            "loss_diff": loss_diff}
+    rates = measure(runs, batch, settings, samples)
+    return {"model": model.title, "batch": batch, "size": size, "tinygraph": rates["tinygraph"],
+            "torch": rates.get("torch"), "loss_diff": loss_diff}
 
 
 def same_work_check(net, module, model, x, y, xt, yt, batch, settings):
@@ -488,22 +509,38 @@ def rate_ratio(ours, theirs):
     return ratio(ours.median, theirs.median) if ours is not None and theirs is not None else "n/a"
 
 
+def fmt_cpu(rate):
+    """CPU µs per sample, to about three significant digits."""
+    if rate is None:
+        return "n/a"
+    return f"{rate.cpu_us:,.0f}" if rate.cpu_us >= 100 else f"{rate.cpu_us:.3g}"
+
+
+def rate_cells(r):
+    """samples/s of both sides, their ratio, and both sides' CPU µs per sample."""
+    ours, theirs = r["tinygraph"], r["torch"]
+    return [fmt_rate(ours), fmt_rate(theirs), rate_ratio(ours, theirs), fmt_cpu(ours), fmt_cpu(theirs)]
+
+
+RATE_HEADERS = ["tinygraph samples/s", "torch samples/s", "tinygraph/torch", "tinygraph CPU µs/sample",
+                "torch CPU µs/sample"]
+
+
 def training_table(rows):
     def cells(r):
         diff = "n/a" if r["loss_diff"] is None else f"{r['loss_diff']:.1e}"
-        return [r["model"], r["batch"], fmt_rate(r["tinygraph"]), fmt_rate(r["torch"]),
-                rate_ratio(r["tinygraph"], r["torch"]), diff]
+        return [r["model"], r["batch"], *rate_cells(r), diff]
 
-    headers = ["model", "batch", "tinygraph samples/s", "torch samples/s", "tinygraph/torch", "5-step loss rel. diff"]
-    return markdown_table(headers, [cells(r) for r in rows])
+    return markdown_table(["model", "batch", *RATE_HEADERS, "5-step loss rel. diff"], [cells(r) for r in rows])
 
 
 def inference_table(rows):
-    return markdown_table(
-        ["model (inference, batch 1000)", "tinygraph samples/s", "torch samples/s", "tinygraph/torch"],
-        [[r["model"], fmt_rate(r["tinygraph"]), fmt_rate(r["torch"]), rate_ratio(r["tinygraph"], r["torch"])]
-         for r in rows],
-    )
+    return markdown_table(["model (inference, batch 1000)", *RATE_HEADERS], [[r["model"], *rate_cells(r)] for r in rows])
+
+
+def scaling_table(rows):
+    return markdown_table(["model", "batch", "input", *RATE_HEADERS],
+                          [[r["model"], r["batch"], f"{r['size']}x{r['size']}", *rate_cells(r)] for r in rows])
 
 
 def ceiling_table(info, keras_row, dtype_name):
@@ -575,7 +612,7 @@ def machine_description(settings):
     return "\n".join(lines)
 
 
-def report(settings, training, inference, info, memory):
+def report(settings, training, inference, info, memory, scaling=()):
     keras = next((r for r in training if r["model"] == MODELS["keras"].title), None)
     parts = [
         "# Training throughput: tinygraph vs PyTorch",
@@ -590,6 +627,8 @@ def report(settings, training, inference, info, memory):
                   ceiling_table(info, keras, settings.dtype_name)]
     if memory:
         parts += ["## Memory (each side in a fresh process)", memory_table(memory)]
+    if scaling:
+        parts += ["## Scaling: training as the batch and the input grow", scaling_table(scaling)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -630,6 +669,7 @@ def parse_args(argv=None):
         [row_name(*row) for row in ROWS] + list(MODELS)))
     parser.add_argument("--repeats", type=positive_int, default=None, help="timed runs per side (default 3, --quick 1)")
     parser.add_argument("--memory", action="store_true", help="measure memory even with --quick")
+    parser.add_argument("--scaling", action="store_true", help="also the ratio as the batch and the input grow")
     parser.add_argument("--memory-child", choices=("tinygraph", "torch"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -660,7 +700,11 @@ def main(argv=None):
     if args.memory or not args.quick:
         print("memory ...", flush=True)
         memory = memory_row(settings)
-    text = report(settings, training, inference, info, memory)
+    scaling = []
+    for model_key, batch, size in SCALING_ROWS if args.scaling else ():
+        print(f"scaling {row_name(model_key, batch)} {size}x{size} ...", flush=True)
+        scaling.append(train_row(model_key, batch, settings, size))
+    text = report(settings, training, inference, info, memory, scaling)
     with open(RESULTS_PATH, "w") as results:
         results.write(text)
     print()

@@ -152,3 +152,77 @@ def test_one_target_per_sample_for_a_single_output_is_told_to_reshape(loss):
     net = tg.Network(seed=0).add(FCLayer(1)).use(loss)
     with pytest.raises(ValueError, match=r"write y.reshape\(-1, 1\)"):
         net.fit(x, y, epochs=1, verbose=0)
+
+
+def test_a_forward_propagation_that_drops_the_graph_is_refused_by_name():
+    # np.asarray turns the Tensor into an array: trained on, every layer before this one would get no gradient.
+    class Doubling(Layer):
+        def forward_propagation(self, input):
+            return np.asarray(input) * 2.0
+
+    rng = np.random.default_rng(3)
+    net = tg.Network(seed=0).add(FCLayer(3)).add(Doubling()).add(FCLayer(2)).use("mse")
+    with pytest.raises(TypeError, match="Doubling.forward_propagation returned a plain ndarray for a Tensor input"):
+        net.fit(rng.random((8, 3)), rng.random((8, 2)), epochs=1, verbose=0)
+
+
+# ----- grad modes as bare decorators ------------------------------------------------------------------------------
+def test_grad_modes_decorate_bare_as_in_pytorch():
+    @tg.no_grad
+    def doubled(x):
+        return x * 2
+
+    @tg.detect_anomaly  # taken for detect_anomaly(mode=doubled) before: the name became a context manager
+    def anomaly_on():
+        return tg.grad_mode.is_anomaly_enabled()
+
+    assert not doubled(tg.Tensor([1.0], requires_grad=True)).requires_grad
+    assert anomaly_on() is True and not tg.grad_mode.is_anomaly_enabled()
+
+
+def test_summary_takes_an_int_input_shape_and_names_a_bad_one(capsys):
+    tg.Network().add(FCLayer(3)).summary(input_shape=5)
+    assert "18" in capsys.readouterr().out  # 5 * 3 weights and 3 biases
+    with pytest.raises(ValueError, match="Network.summary: a shape is made of non-negative ints"):
+        tg.Network().add(FCLayer(3)).summary(input_shape=(2.5,))
+
+
+def test_draw_graph_keeps_the_parameters_gradients_when_its_backward_fails(monkeypatch):
+    from tinygraph import engine
+
+    rng = np.random.default_rng(4)
+    x, y = rng.random((4, 3)).astype(np.float32), rng.random((4, 2)).astype(np.float32)
+    net = tg.Network(seed=0).add(FCLayer(2)).use("mse").fit(x, y, epochs=1, verbose=0)
+    before = [p.grad for p in net.parameters()]
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("backward failed")
+
+    monkeypatch.setattr(engine, "backward", failing)
+    with pytest.raises(RuntimeError, match="backward failed"):
+        net.draw_graph(x[0], y[0], show_grads=True)
+    assert all(p.grad is g for p, g in zip(net.parameters(), before))
+
+
+# ----- transpose(a, b): NumPy's order of all axes, not PyTorch's swap of two ----------------------------------------
+def test_transpose_of_two_axes_that_would_not_swap_them_is_refused():
+    x = tg.Tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match=r"write x.swapaxes\(0, 1\)"):
+        x.transpose(0, 1)  # NumPy's identity on a 2-D tensor: silently untransposed for a PyTorch user
+    with pytest.raises(ValueError, match=r"write x.swapaxes\(1, 2\)"):
+        tg.Tensor(np.ones((2, 3, 4))).transpose(1, 2)
+    for same in (x.transpose(1, 0), x.transpose(), x.transpose((1, 0)), x.T):  # where both meanings agree
+        np.testing.assert_array_equal(same.data, x.data.T)
+    np.testing.assert_array_equal(x.permute(0, 1).data, x.data)  # permute lists every axis, as NumPy's transpose
+
+
+class _TutorialDenseWithBackward(_TutorialDense):
+    def backward_propagation(self, output_error, learning_rate):
+        return np.dot(output_error, np.asarray(self.weights).T)
+
+
+def test_supplied_derivative_of_a_layer_with_parameters_is_refused_not_left_untrained():
+    rng = np.random.default_rng(5)
+    net = tg.Network(seed=0).add(_TutorialDenseWithBackward(3, 2)).use("mse", derivative="supplied")
+    with pytest.raises(ValueError, match=r"parameters .*weights.* unchanged .* derivative='engine'"):
+        net.fit(rng.random((4, 3)), rng.random((4, 2)), epochs=1, verbose=0)

@@ -24,6 +24,14 @@ def positive_int(where, what, value):
     return int(value)
 
 
+def shape(where, value):
+    """A shape: an int or a sequence of non-negative ints, as a tuple of ints."""
+    dims = (value,) if np.ndim(value) == 0 else tuple(value)
+    if not all(is_int(n) and n >= 0 for n in dims):
+        raise ValueError(f"{where}: a shape is made of non-negative ints, got {value!r}")
+    return tuple(int(n) for n in dims)
+
+
 def positive_pair(where, what, value):
     """An int or a pair of ints, each at least 1, as a pair of ints."""
     if type(value) is int and value >= 1:  # the common case, without the generic checks

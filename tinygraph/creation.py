@@ -2,16 +2,13 @@
 randn, rand. Float results are float32 unless `dtype` says otherwise; `requires_grad` makes a parameter."""
 import numpy as np
 
-from .checks import is_int
+from . import checks
 from .tensor import Tensor
 
 
 def _shape(where, shape):
     """zeros(2, 3) as PyTorch writes it, or zeros((2, 3)) as NumPy does, as a tuple of non-negative ints."""
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
-    if not all(is_int(n) and n >= 0 for n in shape):
-        raise ValueError(f"{where}: a shape is made of non-negative ints, got {shape}")
-    return shape
+    return checks.shape(where, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
 
 
 def _made(array, dtype, requires_grad):
@@ -30,8 +27,7 @@ def ones(*shape, dtype=np.float32, requires_grad=False):
 
 def full(shape, value, dtype=np.float32, requires_grad=False):
     """A tensor of `shape` filled with `value`."""
-    shape = _shape("full", (shape,) if np.ndim(shape) == 0 else tuple(shape))
-    return _made(np.full(shape, value), dtype, requires_grad)
+    return _made(np.full(checks.shape("full", shape), value), dtype, requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad=False):

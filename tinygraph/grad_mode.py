@@ -30,6 +30,13 @@ class _GradMode(contextlib.ContextDecorator):
     mode = None
     switch, stack = "enabled", "previous"
 
+    def __new__(cls, *args, **kwargs):
+        # Bare as a decorator (@no_grad, as PyTorch allows): else detect_anomaly(f) would take f for its mode and
+        # the decorated name would silently become a context manager instead of the function.
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return cls()(args[0])
+        return super().__new__(cls)
+
     def __enter__(self):
         # The previous modes live on the thread's stack, not on this object: one decorated function may run in
         # several threads at once, or call itself.

@@ -292,7 +292,7 @@ class Network:
         if not self.built:
             if input_shape is None:
                 raise ValueError("Network.summary: the network is not built yet; pass input_shape=(28, 28, 1) or fit")
-            self._build(np.zeros((1,) + tuple(input_shape), dtype=np.float32))
+            self._build(np.zeros((1,) + checks.shape("Network.summary", input_shape), dtype=np.float32))
         print(describe.summary_table(self))
 
     # ----- files and pictures ------------------------------------------------------------------------------

@@ -76,9 +76,14 @@ class TensorMethods:
         return ops.flatten(self, start_axis=start_axis)
 
     def transpose(self, *axes):
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = axes[0]  # t.transpose(None) and t.transpose((1, 0)), as in NumPy
-        return ops.transpose(self, tuple(axes) if axes else None)
+        """NumPy's: the new order of all the axes (reversed when none are given)."""
+        if len(axes) == 2 and all(isinstance(a, int) for a in axes) and (
+                self.data.ndim != 2 or (axes[0] % 2, axes[1] % 2) != (1, 0)):
+            # PyTorch's x.transpose(a, b) swaps two axes; NumPy's would keep a 2-D tensor as it is.
+            raise ValueError(f"transpose: x.transpose({axes[0]}, {axes[1]}) lists the new order of all the axes (in "
+                             f"NumPy's spelling; shape {self.shape}), it does not swap two as PyTorch's does; write "
+                             f"x.swapaxes({axes[0]}, {axes[1]}) to swap them, x.T to reverse every axis")
+        return self.permute(*axes)
 
     @property
     def T(self):
@@ -148,7 +153,9 @@ class TensorMethods:
 
     def permute(self, *dims):
         """PyTorch's x.permute(dims): x.transpose(dims) in NumPy's spelling."""
-        return self.transpose(*dims)
+        if len(dims) == 1 and (dims[0] is None or isinstance(dims[0], (tuple, list))):
+            dims = dims[0]  # x.permute((1, 0)) and x.transpose(None), as in NumPy
+        return ops.transpose(self, tuple(dims) if dims else None)
 
     def correlate(self, w, b=None, stride=1, padding=0, dilation=1):
         return ops.correlate(self, w, b, stride=stride, padding=padding, dilation=dilation)

@@ -28,9 +28,9 @@ def draw_training_step(net, x_sample, y_sample=None, show_shapes=True, show_grad
     loss_label = f"loss: {net.loss_name or getattr(net.loss, '__name__', 'custom')}"
     clusters[loss_label] = topological_order(loss, follow=every_tensor, visited=seen)
     saved = [p.grad for p in net.parameters()]
-    if show_grads:
-        _backward_retaining(loss, clusters)
     try:
+        if show_grads:
+            _backward_retaining(loss, clusters)
         return draw_graph(loss, show_shapes=show_shapes, show_grads=show_grads, rankdir=rankdir, clusters=clusters)
     finally:
         # The drawing shows this step's gradients; the parameters keep the ones training left.

@@ -39,12 +39,19 @@ class Piece:
         """The piece on a batch `x` (Tensor (N, ...)) with per-sample constants `extras`: outputs stacked on a new
         batch axis, or (mean=True) the mean of the per-sample scalars."""
         # Recorded also when only the layer's parameters require grad (a first layer): else they would never train.
-        if not (is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))):
+        trained = [p for p in self.parameters() if p.requires_grad]
+        if not (is_grad_enabled() and (x.requires_grad or trained)):
             return Tensor(self._values(x.data, extras, mean), dtype=x.dtype)
         chosen = self.derivative or network_derivative or "engine"
         if not self.checked:
             self._check(x.data[0], tuple(e[0] for e in extras), chosen)
         use_supplied = self.backward is not None and (not self.traceable or chosen == "supplied")
+        if use_supplied and trained:  # a supplied derivative is the input's only: the parameters would never train
+            raise ValueError(
+                f"{self.owner}: training with the supplied {self.label_prime} would leave the parameters "
+                f"{', '.join(p.name or str(p.shape) for p in trained)} unchanged (it gives the input's gradient only, "
+                f"and gets learning_rate=0); train this layer with derivative='engine'"
+                + ("" if self.traceable else f" after writing {self.label_f} with NumPy calls tinygraph can follow"))
         step = self._supplied_step if use_supplied else self._traced_step
         if self._batches_ok(x.data, extras, mean):
             return step(x, *extras)

@@ -4,6 +4,7 @@ from .. import tensor as _tensor
 from ..tensor import Tensor, as_tensor
 
 _state = grad_mode.state  # the per-thread switches, bound once: apply reads two of them per op
+_wrap = Tensor._wrap  # the engine's constructor, bound once
 
 
 class Context:
@@ -11,13 +12,13 @@ class Context:
 
     __slots__ = ("function", "parents", "attrs", "saved_arrays", "needs_input_grad", "clock", "__dict__")
 
-    def __init__(self, function, parents, attrs):
+    def __init__(self, function, parents, attrs, needs_input_grad=(), clock=0):
         self.function = function
         self.parents = parents
         self.attrs = attrs
         self.saved_arrays = ()
-        self.needs_input_grad = ()
-        self.clock = 0
+        self.needs_input_grad = needs_input_grad
+        self.clock = clock
 
     def __getattr__(self, name):
         # Non-array arguments (axis, stride, ...) are read in backward as `ctx.axis`.
@@ -59,26 +60,29 @@ def apply(function, *inputs, **attrs):
         if not isinstance(x, Tensor):
             inputs = tuple(as_tensor(x) for x in inputs)
             break
-    ctx = Context(function, inputs, attrs)
-    # Known before forward runs, so that an op can skip what only backward needs when no gradient is wanted.
     count = len(inputs)
+    # Known before forward runs, so that an op can skip what only backward needs when no gradient is wanted.
+    needs = ()
     if _state.enabled:
         needs = (inputs[0].requires_grad,) if count == 1 else tuple([t.requires_grad for t in inputs])
-        if True in needs:
-            ctx.needs_input_grad = needs
-            ctx.clock = _tensor.write_clock
-    # One and two inputs unpacked by hand: a list and a star call cost a fifth of a small op (measured).
-    if count == 1:
-        out = function.forward(ctx, inputs[0].data, **attrs)
-    elif count == 2:
-        out = function.forward(ctx, inputs[0].data, inputs[1].data, **attrs)
-    else:
+        if True not in needs:
+            needs = ()
+    ctx = Context(function, inputs, attrs, needs, _tensor.write_clock if needs else 0)
+    # One and two inputs without attributes unpacked by hand: a list and a star call would cost a fifth of a small
+    # op (measured).
+    if attrs:
         out = function.forward(ctx, *[t.data for t in inputs], **attrs)
+    elif count == 1:
+        out = function.forward(ctx, inputs[0].data)
+    elif count == 2:
+        out = function.forward(ctx, inputs[0].data, inputs[1].data)
+    else:
+        out = function.forward(ctx, *[t.data for t in inputs])
     if _state.anomaly:  # the one cost of anomaly mode when it is off
         anomaly.after_forward(ctx, out)
-    if ctx.needs_input_grad:
-        return Tensor._wrap(out, True, ctx)
-    return Tensor._wrap(out, False, None)
+    if needs:
+        return _wrap(out, True, ctx)
+    return _wrap(out, False, None)
 
 
 def array_of(a):

@@ -97,11 +97,13 @@ def _training_step(dtype):
     return [out.data] + [t.grad for t in (x, w1, b1, w2, v)]
 
 
+@pytest.mark.parametrize("kept_cols_bytes", [0, 1 << 30], ids=["im2col made again", "im2col kept"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_results_do_not_depend_on_the_thread_count(threads, monkeypatch, dtype):
-    from tinygraph.ops import im2col
+def test_results_do_not_depend_on_the_thread_count(threads, monkeypatch, dtype, kept_cols_bytes):
+    from tinygraph.ops import conv, im2col
 
     monkeypatch.setattr(im2col, "_BLOCK_BYTES", 2000)  # many blocks, so the threads share them out
+    monkeypatch.setattr(conv, "_KEPT_COLS_BYTES", kept_cols_bytes)
     threads(1)
     alone = _training_step(dtype)
     threads(3)
@@ -137,3 +139,16 @@ def test_a_forked_child_gets_its_own_pool(threads):
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((300, 50), (50, 40)), ((20, 30), (30, 200)), ((10, 5), (5, 7))])
+def test_matmul_in_blocks_of_rows_or_columns(threads, a_shape, b_shape):
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    threads(1)
+    alone = parallel.matmul(a, b)
+    threads(3)
+    shared = parallel.matmul(a, b)
+    assert np.array_equal(alone, shared)
+    np.testing.assert_allclose(shared, a @ b, rtol=1e-12)
+    assert parallel.matmul(tg.Tensor(a), b).shape == (a_shape[0], b_shape[1])  # Tensors: their own product

@@ -7,7 +7,7 @@ import contextlib
 import numpy as np
 
 from . import anomaly as _anomaly
-from . import grad_mode
+from . import grad_mode, parallel
 from . import tensor as _tensor
 from .grad_mode import enable_grad, recorded_backward
 from .ops.function import unbroadcast
@@ -97,11 +97,13 @@ def _propagate(roots, root_grads, retain_graph, create_graph, captured=None):
     for node in reversed(_order(roots)):
         g = pop(id(node), None)
         ctx = node._ctx
-        if ctx is None or node._retains_grad or captured is not None:
-            _deliver(node, g, captured, stored)
-            if ctx is None:
-                continue
-        if g is None:
+        if captured is not None:
+            if id(node) in captured:
+                captured[id(node)] = g
+        elif ctx is None or node._retains_grad:
+            if g is not None:
+                _accumulate(node, g, stored)
+        if ctx is None or g is None:
             continue
         if ctx.saved_arrays is None:
             raise RuntimeError(
@@ -135,15 +137,6 @@ def _propagate(roots, root_grads, retain_graph, create_graph, captured=None):
             ctx.saved_arrays = None  # frees the saved arrays and marks the node as gone through
 
 
-def _deliver(node, g, captured, stored):
-    """A leaf's (or a tensor that retains grad's) gradient: into `captured` when collecting, else into `.grad`."""
-    if captured is not None:
-        if id(node) in captured:
-            captured[id(node)] = g
-    elif g is not None:
-        _accumulate(node, g, stored)
-
-
 def backward(root, grad=None, retain_graph=None, create_graph=False):
     """Accumulate d(root)/d(leaf) · grad into `.grad` of every leaf of `root` that requires grad.
 
@@ -155,7 +148,9 @@ def backward(root, grad=None, retain_graph=None, create_graph=False):
         )
     retain_graph = create_graph if retain_graph is None else retain_graph
     initial = _initial_gradient("backward", root, grad, create_graph)
-    with _recording(create_graph):
+    # BLAS on one thread, as in Network.fit: a product on BLAS's own threads would leave them spinning (0.1 s of a
+    # core after each call, measured), slowing tinygraph's threads in the passes that follow.
+    with _recording(create_graph), parallel.blas_single_thread():
         _propagate([root], [initial], retain_graph, create_graph)
 
 
@@ -180,7 +175,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     retain_graph = create_graph if retain_graph is None else retain_graph
     initial = [_initial_gradient("grad", t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
     captured = {id(t): None for t in inputs}
-    with _recording(create_graph):
+    with _recording(create_graph), parallel.blas_single_thread():
         _propagate(outputs, initial, retain_graph, create_graph, captured)
     results = []
     for i, t in enumerate(inputs):

@@ -11,7 +11,6 @@ thread count: blocks have fixed bounds, and partial sums are added in block orde
 `TINYGRAPH_THREADS=n` (read at import) or `set_threads(n)` sets the count; the default is the number of cores this
 process may run on. `blas_single_thread()` is the BLAS half, used by `Network.fit` and `predict` for the whole loop.
 """
-import contextlib
 import itertools
 import os
 import threading
@@ -20,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 # Below this many multiply-adds (or elements, for a pass over memory) a second thread costs more than it saves:
-# waking a worker takes some tens of microseconds.
-MIN_PARALLEL_WORK = 1 << 21
+# waking a worker takes 20-100 microseconds (measured; more in a virtual machine, whose idle CPUs sleep).
+MIN_PARALLEL_WORK = 1 << 22
 
 
 def _default_threads():
@@ -102,8 +101,10 @@ def split(size, step):
     return [slice(start, min(start + step, size)) for start in range(0, size, step)]
 
 
-# A large product is split into at most this many blocks of at least _MIN_SIDE rows (or columns): fixed by the
-# shapes alone, never by the thread count, so that the results never depend on it.
+# A large product is split into at most _MAX_PIECES blocks of at least _MIN_SIDE rows (or columns) and
+# MIN_PARALLEL_WORK multiply-adds each: fixed by the shapes alone, never by the thread count, so that the results
+# never depend on it (a product split into more pieces runs further from BLAS's peak: measured 2x slower for a
+# 64x784x100 product in 8 pieces).
 _MAX_PIECES, _MIN_SIDE = 8, 64
 
 
@@ -113,17 +114,26 @@ def matmul(a, b, out=None):
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return a @ b
     (m, k), n = a.shape, b.shape[1]
+    work = m * k * n
+    if work < 2 * MIN_PARALLEL_WORK:  # the common small product, without the arithmetic below
+        return a @ b if out is None else np.matmul(a, b, out=out)
+    pieces = min(_MAX_PIECES, work // max(1, MIN_PARALLEL_WORK), max(m, n) // _MIN_SIDE)
+    if pieces < 2:
+        return a @ b if out is None else np.matmul(a, b, out=out)
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))
-    work = m * k * n
-    if work < MIN_PARALLEL_WORK or max(m, n) < 2 * _MIN_SIDE:
-        return np.matmul(a, b, out=out)
     if m >= 2 * _MIN_SIDE:
-        rows = split(m, -(-m // min(_MAX_PIECES, m // _MIN_SIDE)))
+        rows = split(m, -(-m // min(pieces, m // _MIN_SIDE)))
         run_blocks(lambda i: np.matmul(a[rows[i]], b, out=out[rows[i]]), len(rows), work)
     else:
-        cols = split(n, -(-n // min(_MAX_PIECES, n // _MIN_SIDE)))
-        run_blocks(lambda i: np.matmul(a, b[:, cols[i]], out=out[:, cols[i]]), len(cols), work)
+        # Each block's product into its own contiguous array, copied into place: NumPy runs a product into a strided
+        # `out` without BLAS (measured no faster on two threads than whole on one).
+        cols = split(n, -(-n // pieces))
+
+        def columns(i):
+            out[:, cols[i]] = a @ b[:, cols[i]]
+
+        run_blocks(columns, len(cols), work)
     return out
 
 
@@ -148,23 +158,33 @@ def _blas_controllers():
     return _blas
 
 
-@contextlib.contextmanager
-def blas_single_thread():
-    """Within it, NumPy's BLAS runs each product on one thread (then restored); nests, and across threads."""
-    global _blas_depth, _blas_saved
-    with _blas_lock:
-        if _blas_depth == 0:
-            _blas_saved = [(lib, lib.get_num_threads()) for lib in _blas_controllers()]
-            for lib, count in _blas_saved:
-                if count != 1:
-                    lib.set_num_threads(1)
-        _blas_depth += 1
-    try:
-        yield
-    finally:
+class _BlasSingleThread:
+    """The context manager blas_single_thread() returns (a class: a generator-based one costs 2 µs more per use)."""
+
+    def __enter__(self):
+        global _blas_depth, _blas_saved
+        with _blas_lock:
+            if _blas_depth == 0:
+                _blas_saved = [(lib, lib.get_num_threads()) for lib in _blas_controllers()]
+                for lib, count in _blas_saved:
+                    if count != 1:
+                        lib.set_num_threads(1)
+            _blas_depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        global _blas_depth
         with _blas_lock:
             _blas_depth -= 1
             if _blas_depth == 0:
                 for lib, count in _blas_saved:
                     if count != 1:
                         lib.set_num_threads(count)
+
+
+_BLAS_SINGLE_THREAD = _BlasSingleThread()
+
+
+def blas_single_thread():
+    """Within it, NumPy's BLAS runs each product on one thread (then restored); nests, and across threads."""
+    return _BLAS_SINGLE_THREAD

@@ -13,6 +13,7 @@ from .shape import getitem, pad
 from .windows import crop_spatial, output_size, pad_spatial, sliding_windows
 
 _FLIP = (slice(None), slice(None, None, -1), slice(None, None, -1), slice(None))
+_KEPT_COLS_BYTES = 4 << 20
 
 
 class Correlate(Function):
@@ -28,17 +29,20 @@ class Correlate(Function):
         padded = pad_spatial(x, padding)
         windows = sliding_windows(padded, kh, kw, *stride, *dilation)
         n, ho, wo = windows.shape[:3]
-        out, _ = windows_product(windows, w.reshape(n_filters, -1), bias=b)
-        # The filter gradient makes the im2col matrix again, block by block in cache, from the (padded) input:
-        # keeping the whole matrix would cost kh*kw times the input's memory (measured: no slower this way).
-        ctx.save_for_backward(padded if ctx.needs_input_grad[1:2] == (True,) else None, w)
+        # For the filter gradient, a small im2col matrix is kept; a large one is made again in backward, block by
+        # block in cache, from the (padded) input: keeping it would cost kh*kw times the input's memory (measured
+        # no slower; a small one's blocks would cost more in calls than they save).
+        wants_w = ctx.needs_input_grad[1:2] == (True,)
+        keep = wants_w and windows.size * windows.itemsize <= _KEPT_COLS_BYTES
+        out, cols = windows_product(windows, w.reshape(n_filters, -1), keep_cols=keep, bias=b)
+        ctx.save_for_backward(cols if keep else padded if wants_w else None, w)
         ctx.geometry = (x.shape, padded.shape, single)
         out = out.reshape(n, ho, wo, n_filters)
         return out[0] if single else out
 
     @staticmethod
     def backward(ctx, grad):
-        padded, w = ctx.saved_arrays
+        source, w = ctx.saved_arrays  # the im2col matrix (2-D), or the padded input (4-D)
         x_shape, padded_shape, single = ctx.geometry
         needs = ctx.needs_input_grad
         g = grad[None] if single else grad
@@ -47,8 +51,10 @@ class Correlate(Function):
             dx = crop_spatial(windows_scatter(g, w, padded_shape, ctx.stride, ctx.dilation), ctx.padding, x_shape)
             dx = dx[0] if single else dx
         dw = None
-        if needs[1]:
-            windows = sliding_windows(padded, *w.shape[1:3], *ctx.stride, *ctx.dilation)
+        if needs[1] and source.ndim == 2:
+            dw = (g.reshape(-1, w.shape[0]).T @ source).reshape(w.shape)
+        elif needs[1]:
+            windows = sliding_windows(source, *w.shape[1:3], *ctx.stride, *ctx.dilation)
             dw = filter_gradient(g, windows).reshape(w.shape)
         g = g.reshape(-1, w.shape[0])
         if len(needs) == 2:

@@ -137,7 +137,18 @@ def scatter_winners(const unsigned char[:, :, :, ::1] winner, const floating[:, 
     winner, grad: (N, Ho, Wo, C); out: (N, H, W, C); all C-contiguous; every winner below ph*pw."""
     cdef Py_ssize_t n_samples = grad.shape[0], rows_out = grad.shape[1], cols_out = grad.shape[2]
     cdef Py_ssize_t channels = grad.shape[3]
-    _check_windows("scatter_winners", out, grad, winner, pool_h, pool_w, stride_h, stride_w)
+    if pool_h < 1 or pool_w < 1 or stride_h < 1 or stride_w < 1 or pool_h * pool_w > 256:
+        raise ValueError(f"scatter_winners: pool ({pool_h}, {pool_w}) and stride ({stride_h}, {stride_w}) must be "
+                         f">= 1, with at most 256 elements per window")
+    # Checked on the C shapes: the Python tuples are made only for the message.
+    if (winner.shape[0] != n_samples or winner.shape[1] != rows_out or winner.shape[2] != cols_out
+            or winner.shape[3] != channels or out.shape[0] != n_samples or out.shape[3] != channels
+            or (rows_out > 0 and (rows_out - 1) * stride_h + pool_h > out.shape[1])
+            or (cols_out > 0 and (cols_out - 1) * stride_w + pool_w > out.shape[2])):
+        raise ValueError(
+            f"scatter_winners: pooled and winner arrays of shapes {tuple([grad.shape[d] for d in range(4)])}, "
+            f"{tuple([winner.shape[d] for d in range(4)])} do not fit the {pool_h}x{pool_w} windows (stride "
+            f"({stride_h}, {stride_w})) of an image of shape {tuple([out.shape[d] for d in range(4)])}")
     cdef Py_ssize_t n, i, j, a, b
     cdef unsigned char k
     cdef const floating* g
@@ -159,19 +170,3 @@ def scatter_winners(const unsigned char[:, :, :, ::1] winner, const floating[:, 
                                 tg_add_at_winner_float(g, at, dst, channels, k)
                             else:
                                 tg_add_at_winner_double(g, at, dst, channels, k)
-
-
-cdef _check_windows(str op, image, pooled, winner, Py_ssize_t pool_h, Py_ssize_t pool_w, Py_ssize_t stride_h,
-                    Py_ssize_t stride_w):
-    """The shapes of a pooling kernel's image (N, H, W, C), pooled (N, Ho, Wo, C) and winner arrays agree."""
-    image_shape, pooled_shape = tuple(image.shape[:4]), tuple(pooled.shape[:4])
-    if pool_h < 1 or pool_w < 1 or stride_h < 1 or stride_w < 1 or pool_h * pool_w > 256:
-        raise ValueError(f"{op}: pool ({pool_h}, {pool_w}) and stride ({stride_h}, {stride_w}) must be >= 1, "
-                         f"with at most 256 elements per window")
-    if (tuple(winner.shape[:4]) != pooled_shape or image_shape[0] != pooled_shape[0]
-            or image_shape[3] != pooled_shape[3]
-            or (pooled_shape[1] > 0 and (pooled_shape[1] - 1) * stride_h + pool_h > image_shape[1])
-            or (pooled_shape[2] > 0 and (pooled_shape[2] - 1) * stride_w + pool_w > image_shape[2])):
-        raise ValueError(f"{op}: pooled and winner arrays of shapes {pooled_shape}, {tuple(winner.shape[:4])} do "
-                         f"not fit the {pool_h}x{pool_w} windows (stride ({stride_h}, {stride_w})) of an image of "
-                         f"shape {image_shape}")

@@ -115,7 +115,7 @@ def chain_case(shape, rng, length=100):
     return numpy_chain, tinygraph_chain
 
 
-GOAL_US = 3.0
+GOAL_US = 2.5  # issue 15
 
 
 def main():

@@ -30,19 +30,23 @@ def topological_order(root, follow=None, visited=None):
     visited.add(id(root))
     order = []
     # Each entry is a node and an iterator over its inputs, resumed where it left off: every node is pushed once.
-    stack = [(root, iter(root._ctx.parents) if root._ctx is not None else iter(()))]
+    stack = [(root, iter(root._ctx.parents) if root._ctx is not None else _NO_INPUTS)]
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if id(parent) not in visited and (parent.requires_grad if follow is None else follow(parent)):
-                visited.add(id(parent))
+            key = id(parent)
+            if key not in visited and (parent.requires_grad if follow is None else follow(parent)):
+                visited.add(key)
                 ctx = parent._ctx
-                stack.append((parent, iter(ctx.parents) if ctx is not None else iter(())))
+                stack.append((parent, iter(ctx.parents) if ctx is not None else _NO_INPUTS))
                 break
         else:
             stack.pop()
             order.append(node)
     return order
+
+
+_NO_INPUTS = iter(())  # a leaf's inputs: an exhausted iterator stays exhausted, so one serves every leaf
 
 
 def _initial_gradient(where, root, grad, create_graph):

@@ -64,7 +64,12 @@ def apply(function, *inputs, **attrs):
     # Known before forward runs, so that an op can skip what only backward needs when no gradient is wanted.
     needs = ()
     if _state.enabled:
-        needs = (inputs[0].requires_grad,) if count == 1 else tuple([t.requires_grad for t in inputs])
+        if count == 1:
+            needs = (inputs[0].requires_grad,)
+        elif count == 2:
+            needs = (inputs[0].requires_grad, inputs[1].requires_grad)
+        else:
+            needs = tuple([t.requires_grad for t in inputs])
         if True not in needs:
             needs = ()
     ctx = Context(function, inputs, attrs, needs, _tensor.write_clock if needs else 0)

@@ -670,6 +670,7 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=positive_int, default=None, help="timed runs per side (default 3, --quick 1)")
     parser.add_argument("--memory", action="store_true", help="measure memory even with --quick")
     parser.add_argument("--scaling", action="store_true", help="also the ratio as the batch and the input grow")
+    parser.add_argument("--output", default=RESULTS_PATH, help="where the tables go (default benchmarks/RESULTS.md)")
     parser.add_argument("--memory-child", choices=("tinygraph", "torch"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -705,7 +706,7 @@ def main(argv=None):
         print(f"scaling {row_name(model_key, batch)} {size}x{size} ...", flush=True)
         scaling.append(train_row(model_key, batch, settings, size))
     text = report(settings, training, inference, info, memory, scaling)
-    with open(RESULTS_PATH, "w") as results:
+    with open(args.output, "w") as results:
         results.write(text)
     print()
     print(text)

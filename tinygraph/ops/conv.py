@@ -9,6 +9,7 @@ import numpy as np
 from .. import checks
 from .function import Function, apply
 from .im2col import filter_gradient, windows_product, windows_scatter
+from . import winograd
 from .shape import getitem, pad
 from .windows import crop_spatial, output_size, pad_spatial, sliding_windows
 
@@ -18,7 +19,8 @@ _KEPT_COLS_BYTES = 4 << 20
 
 class Correlate(Function):
     """y[n,i,j,f] = Σ_abc x_pad[n, i*sh + a*dh, j*sw + b*dw, c] · w[f,a,b,c] + b[f];
-    gradients: dw = gᵀ · windows(x), db = Σ_nij g, dx = col2im(g · w) cropped to x."""
+    gradients: dw = gᵀ · windows(x), db = Σ_nij g, dx = col2im(g · w) cropped to x. Many-channel 3x3 layers of
+    stride 1 compute the same by Winograd's F(2x2, 3x3) (winograd.py)."""
 
     @staticmethod
     def forward(ctx, x, w, b=None, *, stride, padding, dilation):
@@ -33,29 +35,31 @@ class Correlate(Function):
         # block in cache, from the (padded) input: keeping it would cost kh*kw times the input's memory (measured
         # no slower; a small one's blocks would cost more in calls than they save).
         wants_w = ctx.needs_input_grad[1:2] == (True,)
-        keep = wants_w and windows.size * windows.itemsize <= _KEPT_COLS_BYTES
-        out, cols = windows_product(windows, w.reshape(n_filters, -1), keep_cols=keep, bias=b)
+        ctx.winograd = winograd.suits(x, w, b, ctx.stride, ctx.dilation)
+        keep = wants_w and not ctx.winograd and windows.size * windows.itemsize <= _KEPT_COLS_BYTES
+        if ctx.winograd:
+            out = winograd.correlate(padded, w, b)
+        else:
+            out, cols = windows_product(windows, w.reshape(n_filters, -1), keep_cols=keep, bias=b)
+            out = out.reshape(n, ho, wo, n_filters)
         ctx.save_for_backward(cols if keep else padded if wants_w else None, w)
         ctx.geometry = (x.shape, padded.shape, single)
-        out = out.reshape(n, ho, wo, n_filters)
         return out[0] if single else out
 
     @staticmethod
     def backward(ctx, grad):
-        source, w = ctx.saved_arrays  # the im2col matrix (2-D), or the padded input (4-D)
+        source, w = ctx.saved_arrays  # the im2col matrix (2-D), the padded input (4-D), or None
         x_shape, padded_shape, single = ctx.geometry
         needs = ctx.needs_input_grad
         g = grad[None] if single else grad
-        dx = None
-        if needs[0]:
-            dx = crop_spatial(windows_scatter(g, w, padded_shape, ctx.stride, ctx.dilation), ctx.padding, x_shape)
+        if ctx.winograd:
+            dx, dw = winograd.gradients(g, w, padded_shape, needs[0], source if needs[1] else None)
+        else:
+            dx = windows_scatter(g, w, padded_shape, ctx.stride, ctx.dilation) if needs[0] else None
+            dw = _window_filter_gradient(g, source, w, ctx.stride, ctx.dilation) if needs[1] else None
+        if dx is not None:
+            dx = crop_spatial(dx, ctx.padding, x_shape)
             dx = dx[0] if single else dx
-        dw = None
-        if needs[1] and source.ndim == 2:
-            dw = (g.reshape(-1, w.shape[0]).T @ source).reshape(w.shape)
-        elif needs[1]:
-            windows = sliding_windows(source, *w.shape[1:3], *ctx.stride, *ctx.dilation)
-            dw = filter_gradient(g, windows).reshape(w.shape)
         g = g.reshape(-1, w.shape[0])
         if len(needs) == 2:
             return dx, dw
@@ -85,6 +89,14 @@ class Correlate(Function):
         if len(needs) == 2:
             return dx, dw
         return dx, dw, g.sum(axis=(0, 1, 2)) if needs[2] else None
+
+
+def _window_filter_gradient(g, source, w, stride, dilation):
+    """dw = gᵀ · im2col(x), from the kept im2col matrix (2-D) or made again from the padded input (4-D)."""
+    if source.ndim == 2:
+        return (g.reshape(-1, w.shape[0]).T @ source).reshape(w.shape)
+    windows = sliding_windows(source, *w.shape[1:3], *stride, *dilation)
+    return filter_gradient(g, windows).reshape(w.shape)
 
 
 def batched(t, single):

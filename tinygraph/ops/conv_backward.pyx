@@ -26,11 +26,93 @@ cdef extern from *:
     }
     TG_ADD_AT_WINNER(float, uint32_t)
     TG_ADD_AT_WINNER(double, uint64_t)
+
+    /* Winograd F(2x2, 3x3)'s four transforms of one tile over a run of n channels (winograd.py gives the matrices;
+       conv_reference.py the same additions in the same order). x, y: a tile's top-left corner in an image, `row`
+       and `col` apart; v, m: its 16 transformed values, `plane` apart. */
+    #define TG_WINOGRAD(T) \
+    static inline void tg_tile_##T(const T* restrict x, Py_ssize_t row, Py_ssize_t col, T* restrict v, \
+                                   Py_ssize_t plane, Py_ssize_t n) { \
+        for (Py_ssize_t c = 0; c < n; c++) { \
+            T d[4][4], t[4][4]; \
+            for (int p = 0; p < 4; p++) for (int q = 0; q < 4; q++) d[p][q] = x[p * row + q * col + c]; \
+            for (int q = 0; q < 4; q++) { \
+                t[0][q] = d[0][q] - d[2][q]; t[1][q] = d[1][q] + d[2][q]; \
+                t[2][q] = d[2][q] - d[1][q]; t[3][q] = d[1][q] - d[3][q]; \
+            } \
+            for (int p = 0; p < 4; p++) { \
+                v[(4 * p) * plane + c] = t[p][0] - t[p][2]; v[(4 * p + 1) * plane + c] = t[p][1] + t[p][2]; \
+                v[(4 * p + 2) * plane + c] = t[p][2] - t[p][1]; v[(4 * p + 3) * plane + c] = t[p][1] - t[p][3]; \
+            } \
+        } \
+    } \
+    static inline void tg_tile_adjoint_##T(const T* restrict v, Py_ssize_t plane, T* restrict x, Py_ssize_t row, \
+                                           Py_ssize_t col, Py_ssize_t n) { \
+        for (Py_ssize_t c = 0; c < n; c++) { \
+            T s[4][4], u[4][4]; \
+            for (int k = 0; k < 16; k++) s[k / 4][k % 4] = v[k * plane + c]; \
+            for (int q = 0; q < 4; q++) { \
+                u[0][q] = s[0][q]; u[1][q] = s[1][q] - s[2][q] + s[3][q]; \
+                u[2][q] = s[1][q] + s[2][q] - s[0][q]; u[3][q] = -s[3][q]; \
+            } \
+            for (int p = 0; p < 4; p++) { \
+                x[p * row + c] += u[p][0]; x[p * row + col + c] += u[p][1] - u[p][2] + u[p][3]; \
+                x[p * row + 2 * col + c] += u[p][1] + u[p][2] - u[p][0]; x[p * row + 3 * col + c] += -u[p][3]; \
+            } \
+        } \
+    } \
+    static inline void tg_untile_##T(const T* restrict m, Py_ssize_t plane, const T* restrict bias, \
+                                     T* restrict y, Py_ssize_t row, Py_ssize_t col, Py_ssize_t n) { \
+        for (Py_ssize_t c = 0; c < n; c++) { \
+            T s[4][4], t[2][4]; \
+            for (int k = 0; k < 16; k++) s[k / 4][k % 4] = m[k * plane + c]; \
+            for (int q = 0; q < 4; q++) { \
+                t[0][q] = s[0][q] + s[1][q] + s[2][q]; t[1][q] = s[1][q] - s[2][q] - s[3][q]; \
+            } \
+            for (int p = 0; p < 2; p++) { \
+                T y0 = t[p][0] + t[p][1] + t[p][2], y1 = t[p][1] - t[p][2] - t[p][3]; \
+                if (bias) { y0 = y0 + bias[c]; y1 = y1 + bias[c]; } \
+                y[p * row + c] = y0; y[p * row + col + c] = y1; \
+            } \
+        } \
+    } \
+    static inline void tg_untile_adjoint_##T(const T* restrict g, Py_ssize_t row, Py_ssize_t col, \
+                                             T* restrict m, Py_ssize_t plane, Py_ssize_t n) { \
+        for (Py_ssize_t c = 0; c < n; c++) { \
+            T t[4][2]; \
+            for (int j = 0; j < 2; j++) { \
+                T g0 = g[j * col + c], g1 = g[row + j * col + c]; \
+                t[0][j] = g0; t[1][j] = g0 + g1; t[2][j] = g0 - g1; t[3][j] = -g1; \
+            } \
+            for (int a = 0; a < 4; a++) { \
+                m[(4 * a) * plane + c] = t[a][0]; m[(4 * a + 1) * plane + c] = t[a][0] + t[a][1]; \
+                m[(4 * a + 2) * plane + c] = t[a][0] - t[a][1]; m[(4 * a + 3) * plane + c] = -t[a][1]; \
+            } \
+        } \
+    }
+    TG_WINOGRAD(float)
+    TG_WINOGRAD(double)
     """
     void tg_add_at_winner_float(const float* g, const unsigned char* at, float* dst, Py_ssize_t n,
                                 unsigned char k) nogil
     void tg_add_at_winner_double(const double* g, const unsigned char* at, double* dst, Py_ssize_t n,
                                  unsigned char k) nogil
+    void tg_tile_float(const float* x, Py_ssize_t row, Py_ssize_t col, float* v, Py_ssize_t plane,
+                       Py_ssize_t n) nogil
+    void tg_tile_double(const double* x, Py_ssize_t row, Py_ssize_t col, double* v, Py_ssize_t plane,
+                        Py_ssize_t n) nogil
+    void tg_tile_adjoint_float(const float* v, Py_ssize_t plane, float* x, Py_ssize_t row, Py_ssize_t col,
+                               Py_ssize_t n) nogil
+    void tg_tile_adjoint_double(const double* v, Py_ssize_t plane, double* x, Py_ssize_t row, Py_ssize_t col,
+                                Py_ssize_t n) nogil
+    void tg_untile_float(const float* m, Py_ssize_t plane, const float* bias, float* y, Py_ssize_t row,
+                         Py_ssize_t col, Py_ssize_t n) nogil
+    void tg_untile_double(const double* m, Py_ssize_t plane, const double* bias, double* y, Py_ssize_t row,
+                          Py_ssize_t col, Py_ssize_t n) nogil
+    void tg_untile_adjoint_float(const float* g, Py_ssize_t row, Py_ssize_t col, float* m, Py_ssize_t plane,
+                                 Py_ssize_t n) nogil
+    void tg_untile_adjoint_double(const double* g, Py_ssize_t row, Py_ssize_t col, double* m, Py_ssize_t plane,
+                                  Py_ssize_t n) nogil
 
 
 def scatter_windows(const floating[:, :, :, :, :, ::1] windows, floating[:, :, :, ::1] out,
@@ -170,3 +252,90 @@ def scatter_winners(const unsigned char[:, :, :, ::1] winner, const floating[:, 
                                 tg_add_at_winner_float(g, at, dst, channels, k)
                             else:
                                 tg_add_at_winner_double(g, at, dst, channels, k)
+
+
+# ----- Winograd F(2x2, 3x3) (winograd.py): tiles of an image <-> 16 planes of rows, one row per 2x2 output tile ---
+cdef enum Transform:
+    TILES, TILES_ADJOINT, UNTILE, UNTILE_ADJOINT
+
+
+cdef void _each_tile(Transform transform, floating* image, Py_ssize_t n_samples, Py_ssize_t th, Py_ssize_t tw,
+                     Py_ssize_t[4] strides, floating* planes, Py_ssize_t plane, Py_ssize_t tile_stride,
+                     const floating* bias) noexcept nogil:
+    """One transform for every tile (n, i, j) in row-major order: image at [n, 2i, 2j, 0] (strides in items),
+    planes at row (n*th + i)*tw + j."""
+    cdef Py_ssize_t n, i, j, channels = strides[3]
+    cdef floating* corner
+    cdef floating* values
+    for n in range(n_samples):
+        for i in range(th):
+            for j in range(tw):
+                corner = image + n * strides[0] + 2 * i * strides[1] + 2 * j * strides[2]
+                values = planes + ((n * th + i) * tw + j) * tile_stride
+                if floating is float:
+                    if transform == TILES:
+                        tg_tile_float(corner, strides[1], strides[2], values, plane, channels)
+                    elif transform == TILES_ADJOINT:
+                        tg_tile_adjoint_float(values, plane, corner, strides[1], strides[2], channels)
+                    elif transform == UNTILE:
+                        tg_untile_float(values, plane, bias, corner, strides[1], strides[2], channels)
+                    else:
+                        tg_untile_adjoint_float(corner, strides[1], strides[2], values, plane, channels)
+                else:
+                    if transform == TILES:
+                        tg_tile_double(corner, strides[1], strides[2], values, plane, channels)
+                    elif transform == TILES_ADJOINT:
+                        tg_tile_adjoint_double(values, plane, corner, strides[1], strides[2], channels)
+                    elif transform == UNTILE:
+                        tg_untile_double(values, plane, bias, corner, strides[1], strides[2], channels)
+                    else:
+                        tg_untile_adjoint_double(corner, strides[1], strides[2], values, plane, channels)
+
+
+cdef _transform(str name, Transform transform, const floating[:, :, :, :] image, const floating[:, :, :] planes,
+                Py_ssize_t border, const floating[::1] bias=None):
+    """Check that `image` (N, 2*th + border, 2*tw + border, C) and `planes` (16, N*th*tw, C) match, both with
+    contiguous channels, then run the transform over every tile (the kernels write to one of the two)."""
+    cdef Py_ssize_t n = image.shape[0], rows = image.shape[1], cols = image.shape[2], channels = image.shape[3]
+    cdef Py_ssize_t th = (rows - border) // 2, tw = (cols - border) // 2, item = sizeof(floating)
+    if (th < 0 or tw < 0 or rows != 2 * th + border or cols != 2 * tw + border or planes.shape[0] != 16
+            or planes.shape[1] != n * th * tw or planes.shape[2] != channels):
+        raise ValueError(f"{name}: an image batch of {n}x{rows}x{cols}x{channels} (2*tiles + {border} rows and "
+                         f"columns) does not match planes of {planes.shape[0]}x{planes.shape[1]}x{planes.shape[2]}")
+    if image.strides[3] != item or planes.strides[2] != item:
+        raise ValueError(f"{name}: both arrays need contiguous channels (the last axis), got strides "
+                         f"{image.strides[3]} and {planes.strides[2]} for items of {item} bytes")
+    if bias is not None and bias.shape[0] != channels:
+        raise ValueError(f"{name}: bias of {bias.shape[0]} values for {channels} channels")
+    if planes.shape[1] == 0 or channels == 0:
+        return
+    cdef Py_ssize_t[4] strides = [image.strides[0] // item, image.strides[1] // item, image.strides[2] // item,
+                                  channels]
+    cdef const floating* shift = NULL if bias is None else &bias[0]
+    with nogil:
+        _each_tile(transform, <floating*>&image[0, 0, 0, 0], n, th, tw, strides, <floating*>&planes[0, 0, 0],
+                   planes.strides[0] // item, planes.strides[1] // item, shift)
+
+
+def winograd_tiles(const floating[:, :, :, :] x, floating[:, :, :] out):
+    """out[4p + q, (n*th + i)*tw + j, c] = (Bᵀ d B)[p, q] for each 4x4 tile d = x[n, 2i:2i+4, 2j:2j+4, c]: the input
+    transform. x: (N, 2*th + 2, 2*tw + 2, C); out: (16, N*th*tw, C); channels contiguous in both."""
+    _transform("winograd_tiles", TILES, x, out, 2)
+
+
+def winograd_tiles_adjoint(const floating[:, :, :] v, floating[:, :, :, :] out):
+    """out[n, 2i:2i+4, 2j:2j+4, c] += B v Bᵀ for tile (n, i, j)'s values v[:, (n*th + i)*tw + j, c], tiles in
+    row-major order, in place: the adjoint of winograd_tiles (overlapping tiles add up)."""
+    _transform("winograd_tiles_adjoint", TILES_ADJOINT, out, v, 2)
+
+
+def winograd_untile(const floating[:, :, :] m, floating[:, :, :, :] out, const floating[::1] bias=None):
+    """out[n, 2i:2i+2, 2j:2j+2, f] = Aᵀ m A (+ bias[f]) for tile (n, i, j)'s values m[:, (n*th + i)*tw + j, f]:
+    the output transform. m: (16, N*th*tw, F); out: (N, 2*th, 2*tw, F); bias: (F,) or None."""
+    _transform("winograd_untile", UNTILE, out, m, 0, bias)
+
+
+def winograd_untile_adjoint(const floating[:, :, :, :] g, floating[:, :, :] out):
+    """out[:, (n*th + i)*tw + j, f] = A g Aᵀ for each 2x2 tile g[n, 2i:2i+2, 2j:2j+2, f]: the adjoint of
+    winograd_untile. g: (N, 2*th, 2*tw, F); out: (16, N*th*tw, F)."""
+    _transform("winograd_untile_adjoint", UNTILE_ADJOINT, g, out, 0)

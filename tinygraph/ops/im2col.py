@@ -20,7 +20,7 @@ _PARTIAL_SUMS = 8
 _local = threading.local()
 
 
-def _scratch(slot, shape, dtype):
+def scratch(slot, shape, dtype):
     """A per-thread buffer for a block's transient matrix, reused across calls (no fresh pages to fault in)."""
     size = int(np.prod(shape))
     buffers = _local.__dict__.setdefault("buffers", {})
@@ -61,7 +61,7 @@ def windows_product(windows, filters, keep_cols=False, bias=None):
         part = samples[k]
         source = windows[part]
         lines = slice(part.start * rows, part.stop * rows)
-        matrix = cols[lines] if keep_cols else _scratch("cols", (len(source) * rows, size), windows.dtype)
+        matrix = cols[lines] if keep_cols else scratch("cols", (len(source) * rows, size), windows.dtype)
         copy_windows(matrix.reshape(source.shape), source)
         np.matmul(matrix, filters.T, out=out[lines])
         if bias_in_place:
@@ -88,7 +88,7 @@ def filter_gradient(g, windows):
         for index in range(groups[k].start, groups[k].stop):
             part = samples[index]
             source = windows[part]
-            matrix = _scratch("cols", (len(source) * rows, size), windows.dtype)
+            matrix = scratch("cols", (len(source) * rows, size), windows.dtype)
             copy_windows(matrix.reshape(source.shape), source)
             product = per_sample[part].reshape(-1, n_filters).T @ matrix
             if index == groups[k].start:
@@ -116,7 +116,7 @@ def windows_scatter(g, w, padded_shape, stride, dilation):
     def block(k):
         part = samples[k]
         count = part.stop - part.start
-        grads = _scratch("grads", (count * ho * wo, filters.shape[1]), out.dtype)
+        grads = scratch("grads", (count * ho * wo, filters.shape[1]), out.dtype)
         np.matmul(g[part].reshape(-1, n_filters), filters, out=grads)
         scatter = kernels.scatter_windows if compiled else conv_reference.scatter_windows
         scatter(grads.reshape(count, ho, wo, kh, kw, c), out[part], *stride, *dilation)

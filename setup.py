@@ -44,7 +44,7 @@ except ImportError:  # pyproject.toml asks for Cython; a build without isolation
     extensions = []
 else:
     extensions = cythonize(
-        [Extension(KERNEL, ["tinygraph/ops/conv_backward.pyx"], extra_compile_args=["-O3"])],
+        [Extension(KERNEL, ["tinygraph/ops/conv_backward.pyx"], extra_compile_args=["-O3", "-ffp-contract=off"])],
         compiler_directives={"language_level": "3"},
     )
 

@@ -1,4 +1,4 @@
-"""Winograd's F(2x2, 3x3) path of correlate: its compiled transforms against their NumPy specifications (bit for
+"""Winograd's F(4x4, 3x3) path of correlate: its compiled transforms against their NumPy specifications (bit for
 bit) and as adjoints, the path against the im2col path and finite differences, which layers take it."""
 import numpy as np
 import pytest
@@ -20,8 +20,8 @@ def _random(shape, dtype, seed=0):
 @pytest.mark.parametrize("case", TILE_CASES, ids=str)
 def test_transforms_equal_their_references_bit_for_bit(case, dtype):
     n, th, tw, c = case
-    image, grad = _random((n, 2 * th + 2, 2 * tw + 2, c), dtype), _random((n, 2 * th, 2 * tw, c), dtype, 1)
-    planes, bias = _random((16, n * th * tw, c), dtype, 2), _random(c, dtype, 3)
+    image, grad = _random((n, 4 * th + 2, 4 * tw + 2, c), dtype), _random((n, 4 * th, 4 * tw, c), dtype, 1)
+    planes, bias = _random((36, n * th * tw, c), dtype, 2), _random(c, dtype, 3)
     for name, args in [("winograd_tiles", (image,)), ("winograd_untile_adjoint", (grad,))]:
         fast, slow = np.full(planes.shape, np.nan, dtype), np.full(planes.shape, np.nan, dtype)
         getattr(compiled, name)(*args, fast)
@@ -42,35 +42,53 @@ def test_transforms_equal_their_references_bit_for_bit(case, dtype):
 def test_each_adjoint_is_the_transpose_of_its_transform(case):
     """<T x, v> = <x, T* v> for the input and the output transform."""
     n, th, tw, c = case
-    image, planes = _random((n, 2 * th + 2, 2 * tw + 2, c), np.float64), _random((16, n * th * tw, c), np.float64, 1)
+    image, planes = _random((n, 4 * th + 2, 4 * tw + 2, c), np.float64), _random((36, n * th * tw, c), np.float64, 1)
     tiles, back = np.empty_like(planes), np.zeros_like(image)
     compiled.winograd_tiles(image, tiles)
     compiled.winograd_tiles_adjoint(planes, back)
     assert np.isclose(np.vdot(tiles, planes), np.vdot(image, back), rtol=1e-12)
-    grad, out, m = _random((n, 2 * th, 2 * tw, c), np.float64, 2), np.empty((n, 2 * th, 2 * tw, c)), np.empty_like(planes)
+    grad, out, m = _random((n, 4 * th, 4 * tw, c), np.float64, 2), np.empty((n, 4 * th, 4 * tw, c)), np.empty_like(planes)
     compiled.winograd_untile(planes, out)
     compiled.winograd_untile_adjoint(grad, m)
     assert np.isclose(np.vdot(out, grad), np.vdot(planes, m), rtol=1e-12)
 
 
+def test_the_kernels_apply_the_documented_matrices():
+    """One tile through the kernels equals Bᵀ d B, Aᵀ m A and their transposes written as matrix products."""
+    d, m, g = _random((1, 6, 6, 1), np.float64), _random((36, 1, 1), np.float64, 1), _random((1, 4, 4, 1), np.float64, 2)
+    b_t, a_t = winograd._B_T, winograd._A_T
+    out = np.empty((36, 1, 1))
+    compiled.winograd_tiles(d, out)
+    np.testing.assert_allclose(out.reshape(6, 6), b_t @ d[0, :, :, 0] @ b_t.T, rtol=1e-14, atol=1e-13)
+    back = np.zeros((1, 6, 6, 1))
+    compiled.winograd_tiles_adjoint(m, back)
+    np.testing.assert_allclose(back[0, :, :, 0], b_t.T @ m.reshape(6, 6) @ b_t, rtol=1e-14, atol=1e-13)
+    y = np.empty((1, 4, 4, 1))
+    compiled.winograd_untile(m, y)
+    np.testing.assert_allclose(y[0, :, :, 0], a_t @ m.reshape(6, 6) @ a_t.T, rtol=1e-14, atol=1e-13)
+    compiled.winograd_untile_adjoint(g, out)
+    np.testing.assert_allclose(out.reshape(6, 6), a_t.T @ g[0, :, :, 0] @ a_t, rtol=1e-14, atol=1e-13)
+
+
 @pytest.mark.parametrize("module", [compiled, conv_reference], ids=["compiled", "reference"])
 def test_transforms_refuse_shapes_that_do_not_match(module):
-    image, planes = np.zeros((2, 6, 6, 3)), np.zeros((16, 7, 3))  # 2 samples of 2x2 tiles need 8 rows
-    with pytest.raises(ValueError, match="winograd_tiles: an image batch of 2x6x6x3"):
+    image, planes = np.zeros((2, 10, 10, 3)), np.zeros((36, 7, 3))  # 2 samples of 2x2 tiles need 8 rows
+    with pytest.raises(ValueError, match="winograd_tiles: an image batch of 2x10x10x3"):
         module.winograd_tiles(image, planes)
     with pytest.raises(ValueError, match="winograd_untile"):
-        module.winograd_untile(np.zeros((16, 8, 3)), np.zeros((2, 5, 4, 3)))
+        module.winograd_untile(np.zeros((36, 8, 3)), np.zeros((2, 9, 8, 3)))
 
 
 def test_compiled_transforms_refuse_strided_channels():
     with pytest.raises(ValueError, match="contiguous channels"):
-        compiled.winograd_tiles(np.zeros((1, 4, 4, 6))[..., ::2], np.zeros((16, 1, 3)))
+        compiled.winograd_tiles(np.zeros((1, 6, 6, 6))[..., ::2], np.zeros((36, 1, 3)))
 
 
-# (x shape, filters, padding, bias): even and odd outputs, "same", one sample (H, W, C), channels not a power of two.
+# (x shape, filters, padding, bias): outputs a multiple of 4 and not, "same", one sample (H, W, C), one 1x1 output,
+# channels not a power of two.
 CASES = [
-    ((2, 6, 6, 16), 16, 0, True),
-    ((2, 7, 6, 16), 17, 0, False),
+    ((2, 6, 10, 16), 16, 0, True),
+    ((2, 7, 5, 16), 17, 0, False),
     ((1, 5, 8, 20), 16, 1, True),
     ((3, 9, 9, 16), 24, "same", True),
     ((8, 8, 16), 16, "same", False),

@@ -27,69 +27,112 @@ cdef extern from *:
     TG_ADD_AT_WINNER(float, uint32_t)
     TG_ADD_AT_WINNER(double, uint64_t)
 
-    /* Winograd F(2x2, 3x3)'s four transforms of one tile over a run of n channels (winograd.py gives the matrices;
-       conv_reference.py the same additions in the same order). x, y: a tile's top-left corner in an image, `row`
-       and `col` apart; v, m: its 16 transformed values, `plane` apart. */
+    /* Winograd F(4x4, 3x3)'s transforms (winograd.py gives the matrices Bᵀ and Aᵀ; conv_reference.py the same
+       arithmetic in the same order). Each 2-D transform of a tile runs as 1-D transforms along its rows, then along
+       its columns, each over a run of channels (innermost, contiguous: vectorised), through a small buffer.
+       A 1-D transform reads k = 0..5 (or 0..3) vectors at in + k*is and writes to out + k*os: stored (STORE), added
+       (ADD), or stored plus a bias (BIAS); a constant mode in each call lets the compiler drop the branches. */
+    #define TG_STORE 0
+    #define TG_ADD 1
+    #define TG_BIAS 2
+    #define TG_PUT(T, dst, value) do { T v_ = (value); \
+        if (mode == TG_ADD) (dst) += v_; else if (mode == TG_BIAS) (dst) = v_ + bias[c]; else (dst) = v_; } while (0)
     #define TG_WINOGRAD(T) \
+    static inline void tg_bt_##T(const T* restrict in, Py_ssize_t is, T* restrict out, Py_ssize_t os, \
+                                 Py_ssize_t n, const int mode, const T* restrict bias) { \
+        for (Py_ssize_t c = 0; c < n; c++) { \
+            T d0 = in[c], d1 = in[is + c], d2 = in[2 * is + c], d3 = in[3 * is + c], d4 = in[4 * is + c], \
+              d5 = in[5 * is + c]; \
+            TG_PUT(T, out[c], 4 * d0 - 5 * d2 + d4); \
+            TG_PUT(T, out[os + c], d3 + d4 - 4 * d1 - 4 * d2); \
+            TG_PUT(T, out[2 * os + c], 4 * d1 - 4 * d2 - d3 + d4); \
+            TG_PUT(T, out[3 * os + c], 2 * d3 - 2 * d1 - d2 + d4); \
+            TG_PUT(T, out[4 * os + c], 2 * d1 - 2 * d3 - d2 + d4); \
+            TG_PUT(T, out[5 * os + c], 4 * d1 - 5 * d3 + d5); \
+        } \
+    } \
+    static inline void tg_b_##T(const T* restrict in, Py_ssize_t is, T* restrict out, Py_ssize_t os, \
+                                Py_ssize_t n, const int mode, const T* restrict bias) { \
+        for (Py_ssize_t c = 0; c < n; c++) { \
+            T r0 = in[c], r1 = in[is + c], r2 = in[2 * is + c], r3 = in[3 * is + c], r4 = in[4 * is + c], \
+              r5 = in[5 * is + c]; \
+            TG_PUT(T, out[c], 4 * r0); \
+            TG_PUT(T, out[os + c], 4 * r2 - 4 * r1 - 2 * r3 + 2 * r4 + 4 * r5); \
+            TG_PUT(T, out[2 * os + c], -5 * r0 - 4 * r1 - 4 * r2 - r3 - r4); \
+            TG_PUT(T, out[3 * os + c], r1 - r2 + 2 * r3 - 2 * r4 - 5 * r5); \
+            TG_PUT(T, out[4 * os + c], r0 + r1 + r2 + r3 + r4); \
+            TG_PUT(T, out[5 * os + c], r5); \
+        } \
+    } \
+    static inline void tg_at_##T(const T* restrict in, Py_ssize_t is, T* restrict out, Py_ssize_t os, \
+                                 Py_ssize_t n, const int mode, const T* restrict bias) { \
+        for (Py_ssize_t c = 0; c < n; c++) { \
+            T m0 = in[c], m1 = in[is + c], m2 = in[2 * is + c], m3 = in[3 * is + c], m4 = in[4 * is + c], \
+              m5 = in[5 * is + c]; \
+            TG_PUT(T, out[c], m0 + m1 + m2 + m3 + m4); \
+            TG_PUT(T, out[os + c], m1 - m2 + 2 * m3 - 2 * m4); \
+            TG_PUT(T, out[2 * os + c], m1 + m2 + 4 * m3 + 4 * m4); \
+            TG_PUT(T, out[3 * os + c], m1 - m2 + 8 * m3 - 8 * m4 + m5); \
+        } \
+    } \
+    static inline void tg_a_##T(const T* restrict in, Py_ssize_t is, T* restrict out, Py_ssize_t os, \
+                                Py_ssize_t n, const int mode, const T* restrict bias) { \
+        for (Py_ssize_t c = 0; c < n; c++) { \
+            T y0 = in[c], y1 = in[is + c], y2 = in[2 * is + c], y3 = in[3 * is + c]; \
+            TG_PUT(T, out[c], y0); \
+            TG_PUT(T, out[os + c], y0 + y1 + y2 + y3); \
+            TG_PUT(T, out[2 * os + c], y0 - y1 + y2 - y3); \
+            TG_PUT(T, out[3 * os + c], y0 + 2 * y1 + 4 * y2 + 8 * y3); \
+            TG_PUT(T, out[4 * os + c], y0 - 2 * y1 + 4 * y2 - 8 * y3); \
+            TG_PUT(T, out[5 * os + c], y3); \
+        } \
+    } \
+    /* The 2-D transforms of one tile, a run of TG_RUN channels at a time through buf (6x6 runs). x, y: the tile's \
+       corner in an image, `row` and `col` apart; v, m: its 36 values, `plane` apart. */ \
     static inline void tg_tile_##T(const T* restrict x, Py_ssize_t row, Py_ssize_t col, T* restrict v, \
                                    Py_ssize_t plane, Py_ssize_t n) { \
-        for (Py_ssize_t c = 0; c < n; c++) { \
-            T d[4][4], t[4][4]; \
-            for (int p = 0; p < 4; p++) for (int q = 0; q < 4; q++) d[p][q] = x[p * row + q * col + c]; \
-            for (int q = 0; q < 4; q++) { \
-                t[0][q] = d[0][q] - d[2][q]; t[1][q] = d[1][q] + d[2][q]; \
-                t[2][q] = d[2][q] - d[1][q]; t[3][q] = d[1][q] - d[3][q]; \
-            } \
-            for (int p = 0; p < 4; p++) { \
-                v[(4 * p) * plane + c] = t[p][0] - t[p][2]; v[(4 * p + 1) * plane + c] = t[p][1] + t[p][2]; \
-                v[(4 * p + 2) * plane + c] = t[p][2] - t[p][1]; v[(4 * p + 3) * plane + c] = t[p][1] - t[p][3]; \
-            } \
+        T buf[36 * TG_RUN]; \
+        for (Py_ssize_t c0 = 0; c0 < n; c0 += TG_RUN) { \
+            Py_ssize_t k = n - c0 < TG_RUN ? n - c0 : TG_RUN; \
+            for (int q = 0; q < 6; q++) tg_bt_##T(x + q * col + c0, row, buf + q * TG_RUN, 6 * TG_RUN, k, TG_STORE, 0); \
+            for (int p = 0; p < 6; p++) \
+                tg_bt_##T(buf + 6 * p * TG_RUN, TG_RUN, v + 6 * p * plane + c0, plane, k, TG_STORE, 0); \
         } \
     } \
     static inline void tg_tile_adjoint_##T(const T* restrict v, Py_ssize_t plane, T* restrict x, Py_ssize_t row, \
                                            Py_ssize_t col, Py_ssize_t n) { \
-        for (Py_ssize_t c = 0; c < n; c++) { \
-            T s[4][4], u[4][4]; \
-            for (int k = 0; k < 16; k++) s[k / 4][k % 4] = v[k * plane + c]; \
-            for (int q = 0; q < 4; q++) { \
-                u[0][q] = s[0][q]; u[1][q] = s[1][q] - s[2][q] + s[3][q]; \
-                u[2][q] = s[1][q] + s[2][q] - s[0][q]; u[3][q] = -s[3][q]; \
-            } \
-            for (int p = 0; p < 4; p++) { \
-                x[p * row + c] += u[p][0]; x[p * row + col + c] += u[p][1] - u[p][2] + u[p][3]; \
-                x[p * row + 2 * col + c] += u[p][1] + u[p][2] - u[p][0]; x[p * row + 3 * col + c] += -u[p][3]; \
-            } \
+        T buf[36 * TG_RUN]; \
+        for (Py_ssize_t c0 = 0; c0 < n; c0 += TG_RUN) { \
+            Py_ssize_t k = n - c0 < TG_RUN ? n - c0 : TG_RUN; \
+            for (int q = 0; q < 6; q++) \
+                tg_b_##T(v + q * plane + c0, 6 * plane, buf + q * TG_RUN, 6 * TG_RUN, k, TG_STORE, 0); \
+            for (int p = 0; p < 6; p++) tg_b_##T(buf + 6 * p * TG_RUN, TG_RUN, x + p * row + c0, col, k, TG_ADD, 0); \
         } \
     } \
     static inline void tg_untile_##T(const T* restrict m, Py_ssize_t plane, const T* restrict bias, \
                                      T* restrict y, Py_ssize_t row, Py_ssize_t col, Py_ssize_t n) { \
-        for (Py_ssize_t c = 0; c < n; c++) { \
-            T s[4][4], t[2][4]; \
-            for (int k = 0; k < 16; k++) s[k / 4][k % 4] = m[k * plane + c]; \
-            for (int q = 0; q < 4; q++) { \
-                t[0][q] = s[0][q] + s[1][q] + s[2][q]; t[1][q] = s[1][q] - s[2][q] - s[3][q]; \
-            } \
-            for (int p = 0; p < 2; p++) { \
-                T y0 = t[p][0] + t[p][1] + t[p][2], y1 = t[p][1] - t[p][2] - t[p][3]; \
-                if (bias) { y0 = y0 + bias[c]; y1 = y1 + bias[c]; } \
-                y[p * row + c] = y0; y[p * row + col + c] = y1; \
+        T buf[36 * TG_RUN]; \
+        for (Py_ssize_t c0 = 0; c0 < n; c0 += TG_RUN) { \
+            Py_ssize_t k = n - c0 < TG_RUN ? n - c0 : TG_RUN; \
+            for (int q = 0; q < 6; q++) \
+                tg_at_##T(m + q * plane + c0, 6 * plane, buf + q * TG_RUN, 6 * TG_RUN, k, TG_STORE, 0); \
+            for (int p = 0; p < 4; p++) { \
+                if (bias) tg_at_##T(buf + 6 * p * TG_RUN, TG_RUN, y + p * row + c0, col, k, TG_BIAS, bias + c0); \
+                else tg_at_##T(buf + 6 * p * TG_RUN, TG_RUN, y + p * row + c0, col, k, TG_STORE, 0); \
             } \
         } \
     } \
     static inline void tg_untile_adjoint_##T(const T* restrict g, Py_ssize_t row, Py_ssize_t col, \
                                              T* restrict m, Py_ssize_t plane, Py_ssize_t n) { \
-        for (Py_ssize_t c = 0; c < n; c++) { \
-            T t[4][2]; \
-            for (int j = 0; j < 2; j++) { \
-                T g0 = g[j * col + c], g1 = g[row + j * col + c]; \
-                t[0][j] = g0; t[1][j] = g0 + g1; t[2][j] = g0 - g1; t[3][j] = -g1; \
-            } \
-            for (int a = 0; a < 4; a++) { \
-                m[(4 * a) * plane + c] = t[a][0]; m[(4 * a + 1) * plane + c] = t[a][0] + t[a][1]; \
-                m[(4 * a + 2) * plane + c] = t[a][0] - t[a][1]; m[(4 * a + 3) * plane + c] = -t[a][1]; \
-            } \
+        T buf[24 * TG_RUN]; \
+        for (Py_ssize_t c0 = 0; c0 < n; c0 += TG_RUN) { \
+            Py_ssize_t k = n - c0 < TG_RUN ? n - c0 : TG_RUN; \
+            for (int q = 0; q < 4; q++) tg_a_##T(g + q * col + c0, row, buf + q * TG_RUN, 4 * TG_RUN, k, TG_STORE, 0); \
+            for (int p = 0; p < 6; p++) \
+                tg_a_##T(buf + 4 * p * TG_RUN, TG_RUN, m + 6 * p * plane + c0, plane, k, TG_STORE, 0); \
         } \
     }
+    #define TG_RUN 64
     TG_WINOGRAD(float)
     TG_WINOGRAD(double)
     """
@@ -254,7 +297,7 @@ def scatter_winners(const unsigned char[:, :, :, ::1] winner, const floating[:, 
                                 tg_add_at_winner_double(g, at, dst, channels, k)
 
 
-# ----- Winograd F(2x2, 3x3) (winograd.py): tiles of an image <-> 16 planes of rows, one row per 2x2 output tile ---
+# ----- Winograd F(4x4, 3x3) (winograd.py): tiles of an image <-> 36 planes of rows, one row per 4x4 output tile ---
 cdef enum Transform:
     TILES, TILES_ADJOINT, UNTILE, UNTILE_ADJOINT
 
@@ -262,7 +305,7 @@ cdef enum Transform:
 cdef void _each_tile(Transform transform, floating* image, Py_ssize_t n_samples, Py_ssize_t th, Py_ssize_t tw,
                      Py_ssize_t[4] strides, floating* planes, Py_ssize_t plane, Py_ssize_t tile_stride,
                      const floating* bias) noexcept nogil:
-    """One transform for every tile (n, i, j) in row-major order: image at [n, 2i, 2j, 0] (strides in items),
+    """One transform for every tile (n, i, j) in row-major order: image at [n, 4i, 4j, 0] (strides in items),
     planes at row (n*th + i)*tw + j."""
     cdef Py_ssize_t n, i, j, channels = strides[3]
     cdef floating* corner
@@ -270,7 +313,7 @@ cdef void _each_tile(Transform transform, floating* image, Py_ssize_t n_samples,
     for n in range(n_samples):
         for i in range(th):
             for j in range(tw):
-                corner = image + n * strides[0] + 2 * i * strides[1] + 2 * j * strides[2]
+                corner = image + n * strides[0] + 4 * i * strides[1] + 4 * j * strides[2]
                 values = planes + ((n * th + i) * tw + j) * tile_stride
                 if floating is float:
                     if transform == TILES:
@@ -294,13 +337,13 @@ cdef void _each_tile(Transform transform, floating* image, Py_ssize_t n_samples,
 
 cdef _transform(str name, Transform transform, const floating[:, :, :, :] image, const floating[:, :, :] planes,
                 Py_ssize_t border, const floating[::1] bias=None):
-    """Check that `image` (N, 2*th + border, 2*tw + border, C) and `planes` (16, N*th*tw, C) match, both with
+    """Check that `image` (N, 4*th + border, 4*tw + border, C) and `planes` (36, N*th*tw, C) match, both with
     contiguous channels, then run the transform over every tile (the kernels write to one of the two)."""
     cdef Py_ssize_t n = image.shape[0], rows = image.shape[1], cols = image.shape[2], channels = image.shape[3]
-    cdef Py_ssize_t th = (rows - border) // 2, tw = (cols - border) // 2, item = sizeof(floating)
-    if (th < 0 or tw < 0 or rows != 2 * th + border or cols != 2 * tw + border or planes.shape[0] != 16
+    cdef Py_ssize_t th = (rows - border) // 4, tw = (cols - border) // 4, item = sizeof(floating)
+    if (th < 0 or tw < 0 or rows != 4 * th + border or cols != 4 * tw + border or planes.shape[0] != 36
             or planes.shape[1] != n * th * tw or planes.shape[2] != channels):
-        raise ValueError(f"{name}: an image batch of {n}x{rows}x{cols}x{channels} (2*tiles + {border} rows and "
+        raise ValueError(f"{name}: an image batch of {n}x{rows}x{cols}x{channels} (4*tiles + {border} rows and "
                          f"columns) does not match planes of {planes.shape[0]}x{planes.shape[1]}x{planes.shape[2]}")
     if image.strides[3] != item or planes.strides[2] != item:
         raise ValueError(f"{name}: both arrays need contiguous channels (the last axis), got strides "
@@ -318,24 +361,24 @@ cdef _transform(str name, Transform transform, const floating[:, :, :, :] image,
 
 
 def winograd_tiles(const floating[:, :, :, :] x, floating[:, :, :] out):
-    """out[4p + q, (n*th + i)*tw + j, c] = (Bᵀ d B)[p, q] for each 4x4 tile d = x[n, 2i:2i+4, 2j:2j+4, c]: the input
-    transform. x: (N, 2*th + 2, 2*tw + 2, C); out: (16, N*th*tw, C); channels contiguous in both."""
+    """out[6p + q, (n*th + i)*tw + j, c] = (Bᵀ d B)[p, q] for each 6x6 tile d = x[n, 4i:4i+6, 4j:4j+6, c]: the input
+    transform. x: (N, 4*th + 2, 4*tw + 2, C); out: (36, N*th*tw, C); channels contiguous in both."""
     _transform("winograd_tiles", TILES, x, out, 2)
 
 
 def winograd_tiles_adjoint(const floating[:, :, :] v, floating[:, :, :, :] out):
-    """out[n, 2i:2i+4, 2j:2j+4, c] += B v Bᵀ for tile (n, i, j)'s values v[:, (n*th + i)*tw + j, c], tiles in
+    """out[n, 4i:4i+6, 4j:4j+6, c] += B v Bᵀ for tile (n, i, j)'s values v[:, (n*th + i)*tw + j, c], tiles in
     row-major order, in place: the adjoint of winograd_tiles (overlapping tiles add up)."""
     _transform("winograd_tiles_adjoint", TILES_ADJOINT, out, v, 2)
 
 
 def winograd_untile(const floating[:, :, :] m, floating[:, :, :, :] out, const floating[::1] bias=None):
-    """out[n, 2i:2i+2, 2j:2j+2, f] = Aᵀ m A (+ bias[f]) for tile (n, i, j)'s values m[:, (n*th + i)*tw + j, f]:
-    the output transform. m: (16, N*th*tw, F); out: (N, 2*th, 2*tw, F); bias: (F,) or None."""
+    """out[n, 4i:4i+4, 4j:4j+4, f] = Aᵀ m A (+ bias[f]) for tile (n, i, j)'s values m[:, (n*th + i)*tw + j, f]:
+    the output transform. m: (36, N*th*tw, F); out: (N, 4*th, 4*tw, F); bias: (F,) or None."""
     _transform("winograd_untile", UNTILE, out, m, 0, bias)
 
 
 def winograd_untile_adjoint(const floating[:, :, :, :] g, floating[:, :, :] out):
-    """out[:, (n*th + i)*tw + j, f] = A g Aᵀ for each 2x2 tile g[n, 2i:2i+2, 2j:2j+2, f]: the adjoint of
-    winograd_untile. g: (N, 2*th, 2*tw, F); out: (16, N*th*tw, F)."""
+    """out[:, (n*th + i)*tw + j, f] = A g Aᵀ for each 4x4 tile g[n, 4i:4i+4, 4j:4j+4, f]: the adjoint of
+    winograd_untile. g: (N, 4*th, 4*tw, F); out: (36, N*th*tw, F)."""
     _transform("winograd_untile_adjoint", UNTILE_ADJOINT, g, out, 0)

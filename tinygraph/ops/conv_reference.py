@@ -71,66 +71,91 @@ def scatter_winners(winner, grad, out, pool_h, pool_w, stride_h, stride_w):
         out[:, rows, cols] += np.where(winner == k, grad, 0)
 
 
-# ----- Winograd F(2x2, 3x3)'s transforms (winograd.py), the same additions in the same order as the kernels ------
+# ----- Winograd F(4x4, 3x3)'s transforms (winograd.py), the same arithmetic in the same order as the kernels ------
+def _bt(d):
+    """Bᵀ d along one axis: six arrays in, six out."""
+    return [4 * d[0] - 5 * d[2] + d[4], d[3] + d[4] - 4 * d[1] - 4 * d[2], 4 * d[1] - 4 * d[2] - d[3] + d[4],
+            2 * d[3] - 2 * d[1] - d[2] + d[4], 2 * d[1] - 2 * d[3] - d[2] + d[4], 4 * d[1] - 5 * d[3] + d[5]]
+
+
+def _b(r):
+    """B r along one axis (the adjoint of _bt)."""
+    return [4 * r[0], 4 * r[2] - 4 * r[1] - 2 * r[3] + 2 * r[4] + 4 * r[5], -5 * r[0] - 4 * r[1] - 4 * r[2] - r[3] - r[4],
+            r[1] - r[2] + 2 * r[3] - 2 * r[4] - 5 * r[5], r[0] + r[1] + r[2] + r[3] + r[4], r[5]]
+
+
+def _at(m):
+    """Aᵀ m along one axis: six arrays in, four out."""
+    return [m[0] + m[1] + m[2] + m[3] + m[4], m[1] - m[2] + 2 * m[3] - 2 * m[4], m[1] + m[2] + 4 * m[3] + 4 * m[4],
+            m[1] - m[2] + 8 * m[3] - 8 * m[4] + m[5]]
+
+
+def _a(y):
+    """A y along one axis (the adjoint of _at): four arrays in, six out."""
+    return [y[0], y[0] + y[1] + y[2] + y[3], y[0] - y[1] + y[2] - y[3], y[0] + 2 * y[1] + 4 * y[2] + 8 * y[3],
+            y[0] - 2 * y[1] + 4 * y[2] - 8 * y[3], y[3]]
+
+
+def _two_sided(values, transform):
+    """transform along the tile's rows (the first index), then along its columns: values[p][q] -> out[p][q]."""
+    columns = [transform([row[q] for row in values]) for q in range(len(values[0]))]
+    return [transform([column[p] for column in columns]) for p in range(len(columns[0]))]
+
+
 def _tile_counts(name, image, planes, border):
     n, rows, cols, channels = image.shape
-    th, tw = (rows - border) // 2, (cols - border) // 2
-    if (min(th, tw) < 0 or (rows, cols) != (2 * th + border, 2 * tw + border)
-            or planes.shape != (16, n * th * tw, channels)):
-        raise ValueError(f"{name}: an image batch of {'x'.join(map(str, image.shape))} (2*tiles + {border} rows and "
+    th, tw = (rows - border) // 4, (cols - border) // 4
+    if (min(th, tw) < 0 or (rows, cols) != (4 * th + border, 4 * tw + border)
+            or planes.shape != (36, n * th * tw, channels)):
+        raise ValueError(f"{name}: an image batch of {'x'.join(map(str, image.shape))} (4*tiles + {border} rows and "
                          f"columns) does not match planes of {'x'.join(map(str, planes.shape))}")
     return th, tw
 
 
 def _image_tiles(image, size, th, tw):
-    """t[p][q] = image[:, p::2, q::2] cut to th x tw tiles: element (p, q) of every size x size tile 2 apart."""
-    return [[image[:, p : p + 2 * th : 2, q : q + 2 * tw : 2] for q in range(size)] for p in range(size)]
+    """t[p][q] = element (p, q) of every size x size tile, tiles 4 apart: (N, th, tw, C) each."""
+    return [[image[:, p : p + 4 * th : 4, q : q + 4 * tw : 4] for q in range(size)] for p in range(size)]
+
+
+def _plane_tiles(planes, n, th, tw):
+    """The 36 planes as values[p][q], each (N, th, tw, C)."""
+    return [[planes[6 * p + q].reshape((n, th, tw, planes.shape[2])) for q in range(6)] for p in range(6)]
 
 
 def winograd_tiles(x, out):
-    """out[4p + q, (n*th + i)*tw + j, c] = (Bᵀ d B)[p, q] for each 4x4 tile d = x[n, 2i:2i+4, 2j:2j+4, c]."""
+    """out[6p + q, (n*th + i)*tw + j, c] = (Bᵀ d B)[p, q] for each 6x6 tile d = x[n, 4i:4i+6, 4j:4j+6, c]."""
     th, tw = _tile_counts("winograd_tiles", x, out, 2)
-    d = _image_tiles(x, 4, th, tw)
-    t = [[d[0][q] - d[2][q] for q in range(4)], [d[1][q] + d[2][q] for q in range(4)],
-         [d[2][q] - d[1][q] for q in range(4)], [d[1][q] - d[3][q] for q in range(4)]]
-    for p in range(4):
-        v = (t[p][0] - t[p][2], t[p][1] + t[p][2], t[p][2] - t[p][1], t[p][1] - t[p][3])
-        for q in range(4):
-            out[4 * p + q] = v[q].reshape(out.shape[1:])
+    v = _two_sided(_image_tiles(x, 6, th, tw), _bt)
+    for p in range(6):
+        for q in range(6):
+            out[6 * p + q] = v[p][q].reshape(out.shape[1:])
 
 
 def winograd_tiles_adjoint(v, out):
-    """out[n, 2i:2i+4, 2j:2j+4, c] += B v Bᵀ for tile (n, i, j)'s values v[:, (n*th + i)*tw + j, c], in place.
+    """out[n, 4i:4i+6, 4j:4j+6, c] += B v Bᵀ for tile (n, i, j)'s values v[:, (n*th + i)*tw + j, c], in place.
     One add per tile position, the last first: the compiled loop adds overlapping tiles in row-major order."""
     th, tw = _tile_counts("winograd_tiles_adjoint", out, v, 2)
-    s = [[v[4 * p + q].reshape((out.shape[0], th, tw, v.shape[2])) for q in range(4)] for p in range(4)]
-    u = [s[0], [s[1][q] - s[2][q] + s[3][q] for q in range(4)], [s[1][q] + s[2][q] - s[0][q] for q in range(4)],
-         [-s[3][q] for q in range(4)]]
-    for p in reversed(range(4)):
-        e = (u[p][0], u[p][1] - u[p][2] + u[p][3], u[p][1] + u[p][2] - u[p][0], -u[p][3])
-        for q in reversed(range(4)):
-            out[:, p : p + 2 * th : 2, q : q + 2 * tw : 2] += e[q]
+    e = _two_sided(_plane_tiles(v, out.shape[0], th, tw), _b)
+    for p in reversed(range(6)):
+        for q in reversed(range(6)):
+            out[:, p : p + 4 * th : 4, q : q + 4 * tw : 4] += e[p][q]
 
 
 def winograd_untile(m, out, bias=None):
-    """out[n, 2i:2i+2, 2j:2j+2, f] = Aᵀ m A (+ bias[f]) for tile (n, i, j)'s values m[:, (n*th + i)*tw + j, f]."""
+    """out[n, 4i:4i+4, 4j:4j+4, f] = Aᵀ m A (+ bias[f]) for tile (n, i, j)'s values m[:, (n*th + i)*tw + j, f]."""
     th, tw = _tile_counts("winograd_untile", out, m, 0)
     if bias is not None and bias.shape != (out.shape[3],):
         raise ValueError(f"winograd_untile: bias of {bias.size} values for {out.shape[3]} channels")
-    s = [[m[4 * p + q].reshape((out.shape[0], th, tw, m.shape[2])) for q in range(4)] for p in range(4)]
-    t = ([s[0][q] + s[1][q] + s[2][q] for q in range(4)], [s[1][q] - s[2][q] - s[3][q] for q in range(4)])
-    for p in range(2):
-        y = (t[p][0] + t[p][1] + t[p][2], t[p][1] - t[p][2] - t[p][3])
-        for q in range(2):
-            out[:, p::2, q::2] = y[q] if bias is None else y[q] + bias
+    y = _two_sided(_plane_tiles(m, out.shape[0], th, tw), _at)
+    for p in range(4):
+        for q in range(4):
+            out[:, p::4, q::4] = y[p][q] if bias is None else y[p][q] + bias
 
 
 def winograd_untile_adjoint(g, out):
-    """out[:, (n*th + i)*tw + j, f] = A g Aᵀ for each 2x2 tile g[n, 2i:2i+2, 2j:2j+2, f]."""
-    _tile_counts("winograd_untile_adjoint", g, out, 0)
-    t = [[g[:, 0::2, j::2], g[:, 0::2, j::2] + g[:, 1::2, j::2], g[:, 0::2, j::2] - g[:, 1::2, j::2],
-          -g[:, 1::2, j::2]] for j in range(2)]
-    for a in range(4):
-        m = (t[0][a], t[0][a] + t[1][a], t[0][a] - t[1][a], -t[1][a])
-        for b in range(4):
-            out[4 * a + b] = m[b].reshape(out.shape[1:])
+    """out[:, (n*th + i)*tw + j, f] = A g Aᵀ for each 4x4 tile g[n, 4i:4i+4, 4j:4j+4, f]."""
+    th, tw = _tile_counts("winograd_untile_adjoint", g, out, 0)
+    m = _two_sided(_image_tiles(g, 4, th, tw), _a)
+    for p in range(6):
+        for q in range(6):
+            out[6 * p + q] = m[p][q].reshape(out.shape[1:])

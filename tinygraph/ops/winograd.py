@@ -1,14 +1,15 @@
-"""Winograd's F(2x2, 3x3): a stride-1 3x3 correlation with 16 multiplies per 2x2 output tile instead of 36.
+"""Winograd's F(4x4, 3x3): a stride-1 3x3 correlation with 36 multiplies per 4x4 output tile instead of 144.
 
-Each 4x4 tile d of the input (tiles 2 apart, overlapping by 2) becomes V = Bᵀ d B and each filter U = G w Gᵀ;
-each of the 16 tile positions is then one matrix product (tiles x C)·(C x F) on BLAS, and Aᵀ m A turns a tile's
-16 products into its 2x2 outputs. That is 2.25x fewer multiply-adds than the im2col product, which in
-many-channel 3x3 layers is a thin product running far below BLAS's peak (benchmarks/conv.py). The gradients run
+Each 6x6 tile d of the input (tiles 4 apart, overlapping by 2) becomes V = Bᵀ d B and each filter U = G w Gᵀ;
+each of the 36 tile positions is then one matrix product (tiles x C)·(C x F) on BLAS, and Aᵀ m A turns a tile's
+36 products into its 4x4 outputs (Lavin and Gray, 2016). That is 4x fewer multiply-adds than the im2col product,
+which in many-channel 3x3 layers is a thin product running below BLAS's peak (benchmarks/conv.py). The gradients run
 the adjoint of each step in reverse: dM = A g Aᵀ, dx = Σ_tiles B (dM·Uᵀ) Bᵀ, dw = Gᵀ (Σ_tiles Vᵀ·dM) G.
 
 The four transforms are compiled kernels (winograd_tiles, winograd_untile and their adjoints, with NumPy
 references); blocks of samples run on tinygraph's threads, in cache. Rounding differs from the im2col product's
-(relative error ~1e-6 in float32, ~1e-15 in float64), which is why only layers with MIN_CHANNELS take it.
+(measured against float64: 1.4e-6 rms relative error in float32, where the im2col product has 3e-7; 3e-15 in
+float64).
 """
 import numpy as np
 
@@ -16,13 +17,16 @@ from .. import parallel
 from . import kernels
 from .im2col import scratch
 
-_B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]])  # in the kernels, as additions
-_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
-_A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]])  # in the kernels, as additions
+# Bᵀ and Aᵀ are written out in the kernels (conv_backward.pyx, conv_reference.py); G transforms the filters here.
+_B_T = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0],
+                 [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]])
+_G = np.array([[6, 0, 0], [-4, -4, -4], [-4, 4, -4], [1, 2, 4], [1, -2, 4], [0, 0, 24]]) / 24
+_A_T = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]])
 
-# Fewer channels in or out make the 16 products too thin to gain on the im2col product (measured: ...).
-MIN_CHANNELS = 16
-# A block's 16 planes of transformed tiles, in and out: cache-sized.
+# Fewer channels in or out make the 36 products too thin to gain on the im2col product (measured, forward and
+# backward of a 26x26 batch of 64 on one thread: 4->32 channels 0.94x, 8->8 1.03x, 16->16 1.3x, 32->64 1.9x).
+MIN_CHANNELS = 8
+# A block's 36 planes of transformed tiles, in and out: cache-sized.
 _BLOCK_BYTES = 1 << 20
 # The filter gradient sums at most this many partial products, each over consecutive blocks.
 _PARTIAL_SUMS = 8
@@ -43,7 +47,7 @@ def correlate(padded, w, bias=None):
     image, (th, tw) = _tile_aligned(padded, 2)
     n, c, f = len(image), padded.shape[3], w.shape[0]
     u = _filter_planes(w)
-    out = np.empty((n, 2 * th, 2 * tw, f), padded.dtype)
+    out = np.empty((n, 4 * th, 4 * tw, f), padded.dtype)
     blocks = _sample_blocks(n, th * tw * (c + f), padded.itemsize)
 
     def block(k):
@@ -54,7 +58,7 @@ def correlate(padded, w, bias=None):
         np.matmul(v, u, out=m)
         kernels.winograd_untile(m, out[part], bias)
 
-    parallel.run_blocks(block, len(blocks), n * th * tw * 16 * c * f)
+    parallel.run_blocks(block, len(blocks), n * th * tw * 36 * c * f)
     rows, cols = padded.shape[1] - 2, padded.shape[2] - 2
     return out if out.shape[1:3] == (rows, cols) else np.ascontiguousarray(out[:, :rows, :cols])
 
@@ -67,10 +71,10 @@ def gradients(g, w, padded_shape, needs_dx, padded=None):
     needs_dw = padded is not None
     u_t = np.ascontiguousarray(_filter_planes(w).transpose(0, 2, 1)) if needs_dx else None
     image = _tile_aligned(padded, 2)[0] if needs_dw else None
-    dx = np.zeros((n, 2 * th + 2, 2 * tw + 2, c), dtype) if needs_dx else None
+    dx = np.zeros((n, 4 * th + 2, 4 * tw + 2, c), dtype) if needs_dx else None
     blocks = _sample_blocks(n, th * tw * (c + f), dtype.itemsize)
     groups = parallel.split(len(blocks), -(-len(blocks) // _PARTIAL_SUMS))
-    partial = np.empty((len(groups), 16, c, f), dtype) if needs_dw else None
+    partial = np.empty((len(groups), 36, c, f), dtype) if needs_dw else None
 
     def group(k):
         for index in range(groups[k].start, groups[k].stop):
@@ -89,7 +93,7 @@ def gradients(g, w, padded_shape, needs_dx, padded=None):
                 else:
                     partial[k] += product
 
-    parallel.run_blocks(group, len(groups), 2 * n * th * tw * 16 * c * f)
+    parallel.run_blocks(group, len(groups), 2 * n * th * tw * 36 * c * f)
     if needs_dx:
         dx = dx[:, : padded_shape[1], : padded_shape[2]]
     dw = None
@@ -102,43 +106,43 @@ def gradients(g, w, padded_shape, needs_dx, padded=None):
 
 
 def _filter_planes(w):
-    """U[4a + b] = (G w_fc Gᵀ)[a, b] as (16, C, F): each filter (F, 3, 3, C) transformed."""
+    """U[6a + b] = (G w_fc Gᵀ)[a, b] as (36, C, F): each filter (F, 3, 3, C) transformed."""
     g = _G.astype(w.dtype)
-    u = np.tensordot(np.tensordot(g, w, axes=(1, 1)), g, axes=(2, 1))  # (4 a, F, C, 4 b)
-    return np.ascontiguousarray(u.transpose(0, 3, 2, 1)).reshape(16, w.shape[3], w.shape[0])
+    u = np.tensordot(np.tensordot(g, w, axes=(1, 1)), g, axes=(2, 1))  # (6 a, F, C, 6 b)
+    return np.ascontiguousarray(u.transpose(0, 3, 2, 1)).reshape(36, w.shape[3], w.shape[0])
 
 
 def _filter_gradient(du, w):
-    """dw[f, i, j, c] = Σ_ab G[a, i] dU[4a + b, c, f] G[b, j]: the adjoint of _filter_planes."""
+    """dw[f, i, j, c] = Σ_ab G[a, i] dU[6a + b, c, f] G[b, j]: the adjoint of _filter_planes."""
     g = _G.astype(w.dtype)
-    du = du.reshape(4, 4, w.shape[3], w.shape[0])
+    du = du.reshape(6, 6, w.shape[3], w.shape[0])
     dw = np.tensordot(np.tensordot(g, du, axes=(0, 0)), g, axes=(1, 0))  # (3 i, C, F, 3 j)
     return np.ascontiguousarray(dw.transpose(2, 0, 3, 1))
 
 
 def _tile_aligned(image, border):
-    """image (N, 2*th + border, 2*tw + border, C) with contiguous channels, and (th, tw); an odd output size gets
-    one zero row or column below or to the right, whose outputs are dropped."""
+    """image (N, 4*th + border, 4*tw + border, C) with contiguous channels, and (th, tw); an output size that is
+    not a multiple of 4 gets zero rows below or columns to the right, whose outputs are dropped."""
     if image.strides[3] != image.itemsize:  # the kernels run along channels (a broadcast gradient has stride 0)
         image = np.ascontiguousarray(image)
     rows, cols = image.shape[1] - border, image.shape[2] - border
-    th, tw = -(-rows // 2), -(-cols // 2)
-    if (2 * th, 2 * tw) != (rows, cols):
-        image = np.pad(image, ((0, 0), (0, 2 * th - rows), (0, 2 * tw - cols), (0, 0)))
+    th, tw = -(-rows // 4), -(-cols // 4)
+    if (4 * th, 4 * tw) != (rows, cols):
+        image = np.pad(image, ((0, 0), (0, 4 * th - rows), (0, 4 * tw - cols), (0, 0)))
     return image, (th, tw)
 
 
 def _sample_blocks(n, values_per_sample, itemsize):
     """Slices of the batch axis, each with about _BLOCK_BYTES of transformed tiles."""
-    per_sample = 16 * values_per_sample * itemsize
+    per_sample = 36 * values_per_sample * itemsize
     return parallel.split(n, max(1, _BLOCK_BYTES // max(1, per_sample)))
 
 
 def _planes(slot, tiles, channels, dtype):
-    """A per-thread (16, tiles, channels) buffer whose 16 planes start at different offsets within a 4 KiB page:
-    planes a multiple of 4 KiB apart make the kernels' 16 streams of loads and stores evict each other in the
+    """A per-thread (36, tiles, channels) buffer whose 36 planes start at different offsets within a 4 KiB page:
+    planes a multiple of 4 KiB apart make the kernels' 36 streams of loads and stores evict each other in the
     cache (measured 6x slower)."""
     itemsize = np.dtype(dtype).itemsize
     plane = tiles * channels
     stride = plane + (-plane * itemsize % 4096 + 320) // itemsize
-    return scratch(slot, (16, stride), dtype)[:, :plane].reshape(16, tiles, channels)
+    return scratch(slot, (36, stride), dtype)[:, :plane].reshape(36, tiles, channels)

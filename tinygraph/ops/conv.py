@@ -37,23 +37,24 @@ class Correlate(Function):
         wants_w = ctx.needs_input_grad[1:2] == (True,)
         ctx.winograd = winograd.suits(x, w, b, ctx.stride, ctx.dilation)
         keep = wants_w and not ctx.winograd and windows.size * windows.itemsize <= _KEPT_COLS_BYTES
+        planes = winograd.filter_planes(w) if ctx.winograd else None
         if ctx.winograd:
-            out = winograd.correlate(padded, w, b)
+            out = winograd.correlate(padded, planes, b)
         else:
             out, cols = windows_product(windows, w.reshape(n_filters, -1), keep_cols=keep, bias=b)
             out = out.reshape(n, ho, wo, n_filters)
-        ctx.save_for_backward(cols if keep else padded if wants_w else None, w)
+        ctx.save_for_backward(cols if keep else padded if wants_w else None, w, planes)
         ctx.geometry = (x.shape, padded.shape, single)
         return out[0] if single else out
 
     @staticmethod
     def backward(ctx, grad):
-        source, w = ctx.saved_arrays  # the im2col matrix (2-D), the padded input (4-D), or None
+        source, w, planes = ctx.saved_arrays  # the im2col matrix (2-D), the padded input (4-D) or None; w; U or None
         x_shape, padded_shape, single = ctx.geometry
         needs = ctx.needs_input_grad
         g = grad[None] if single else grad
         if ctx.winograd:
-            dx, dw = winograd.gradients(g, w, padded_shape, needs[0], source if needs[1] else None)
+            dx, dw = winograd.gradients(g, planes, padded_shape, needs[0], source if needs[1] else None)
         else:
             dx = windows_scatter(g, w, padded_shape, ctx.stride, ctx.dilation) if needs[0] else None
             dw = _window_filter_gradient(g, source, w, ctx.stride, ctx.dilation) if needs[1] else None

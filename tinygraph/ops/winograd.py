@@ -22,6 +22,7 @@ _B_T = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0]
                  [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]])
 _G = np.array([[6, 0, 0], [-4, -4, -4], [-4, 4, -4], [1, 2, 4], [1, -2, 4], [0, 0, 24]]) / 24
 _A_T = np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]])
+_G_KRON = {np.dtype(t).char: np.kron(_G, _G).astype(t) for t in (np.float32, np.float64)}
 
 # Fewer channels in or out make the 36 products too thin to gain on the im2col product (measured, forward and
 # backward of a 26x26 batch of 64 on one thread: 4->32 channels 0.94x, 8->8 1.03x, 16->16 1.3x, 32->64 1.9x).
@@ -41,12 +42,11 @@ def suits(x, w, b, stride, dilation):
             and (b is None or b.dtype == x.dtype))
 
 
-def correlate(padded, w, bias=None):
-    """(N, Hp, Wp, C) ⋆ (F, 3, 3, C) (+ bias) -> (N, Hp - 2, Wp - 2, F): the stride-1 correlation of the padded
-    input."""
+def correlate(padded, u, bias=None):
+    """(N, Hp, Wp, C) ⋆ w (+ bias) -> (N, Hp - 2, Wp - 2, F): the stride-1 correlation of the padded input with
+    the filters w (F, 3, 3, C), given as u = filter_planes(w)."""
     image, (th, tw) = _tile_aligned(padded, 2)
-    n, c, f = len(image), padded.shape[3], w.shape[0]
-    u = _filter_planes(w)
+    n, c, f = len(image), padded.shape[3], u.shape[2]
     out = np.empty((n, 4 * th, 4 * tw, f), padded.dtype)
     blocks = _sample_blocks(n, th * tw * (c + f), padded.itemsize)
 
@@ -63,13 +63,13 @@ def correlate(padded, w, bias=None):
     return out if out.shape[1:3] == (rows, cols) else np.ascontiguousarray(out[:, :rows, :cols])
 
 
-def gradients(g, w, padded_shape, needs_dx, padded=None):
-    """(d padded, dw) of correlate(padded, w) for the output gradient g (N, Hp - 2, Wp - 2, F): d padded if
-    `needs_dx`, dw if the padded input is given; None otherwise."""
+def gradients(g, u, padded_shape, needs_dx, padded=None):
+    """(d padded, dw) of correlate(padded, u) for the output gradient g (N, Hp - 2, Wp - 2, F): d padded if
+    `needs_dx`, dw (F, 3, 3, C) if the padded input is given; None otherwise."""
     g, (th, tw) = _tile_aligned(g, 0)
-    n, c, f, dtype = len(g), w.shape[3], w.shape[0], w.dtype
+    n, c, f, dtype = len(g), u.shape[1], u.shape[2], u.dtype
     needs_dw = padded is not None
-    u_t = np.ascontiguousarray(_filter_planes(w).transpose(0, 2, 1)) if needs_dx else None
+    u_t = u.transpose(0, 2, 1)  # BLAS reads it transposed, without a copy
     image = _tile_aligned(padded, 2)[0] if needs_dw else None
     dx = np.zeros((n, 4 * th + 2, 4 * tw + 2, c), dtype) if needs_dx else None
     blocks = _sample_blocks(n, th * tw * (c + f), dtype.itemsize)
@@ -101,23 +101,22 @@ def gradients(g, w, padded_shape, needs_dx, padded=None):
         total = partial[0]
         for k in range(1, len(groups)):
             total += partial[k]
-        dw = _filter_gradient(total, w)
+        dw = _filter_gradient(total)
     return dx, dw
 
 
-def _filter_planes(w):
-    """U[6a + b] = (G w_fc Gᵀ)[a, b] as (36, C, F): each filter (F, 3, 3, C) transformed."""
-    g = _G.astype(w.dtype)
-    u = np.tensordot(np.tensordot(g, w, axes=(1, 1)), g, axes=(2, 1))  # (6 a, F, C, 6 b)
-    return np.ascontiguousarray(u.transpose(0, 3, 2, 1)).reshape(36, w.shape[3], w.shape[0])
+def filter_planes(w):
+    """U[6a + b, c, f] = (G w[f, :, :, c] Gᵀ)[a, b]: the filters (F, 3, 3, C) transformed, as (36, C, F); one
+    product with G ⊗ G, whose row 6a + b and column 3i + j hold G[a, i] G[b, j]."""
+    f, _, _, c = w.shape
+    return (_G_KRON[w.dtype.char] @ w.transpose(1, 2, 3, 0).reshape(9, c * f)).reshape(36, c, f)
 
 
-def _filter_gradient(du, w):
-    """dw[f, i, j, c] = Σ_ab G[a, i] dU[6a + b, c, f] G[b, j]: the adjoint of _filter_planes."""
-    g = _G.astype(w.dtype)
-    du = du.reshape(6, 6, w.shape[3], w.shape[0])
-    dw = np.tensordot(np.tensordot(g, du, axes=(0, 0)), g, axes=(1, 0))  # (3 i, C, F, 3 j)
-    return np.ascontiguousarray(dw.transpose(2, 0, 3, 1))
+def _filter_gradient(du):
+    """dw[f, i, j, c] = Σ_ab G[a, i] G[b, j] dU[6a + b, c, f]: the adjoint of filter_planes."""
+    _, c, f = du.shape
+    dw = (_G_KRON[du.dtype.char].T @ du.reshape(36, c * f)).reshape(3, 3, c, f)
+    return np.ascontiguousarray(dw.transpose(3, 0, 1, 2))
 
 
 def _tile_aligned(image, border):

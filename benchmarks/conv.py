@@ -24,6 +24,7 @@ except ImportError:  # the comparison is optional
 # (name, x shape (H, W, C), filters, kernel, stride, padding[, dilation])
 CONV_CASES = [
     ("conv tutorial 28x28x1 -> 5@3x3 s2 p1", (28, 28, 1), 5, 3, 2, 1),
+    ("conv Keras 26x26x32 -> 64@3x3 s1 p0", (26, 26, 32), 64, 3, 1, 0),
     ("conv 28x28x32 -> 64@3x3 s1 p1", (28, 28, 32), 64, 3, 1, 1),
     ("conv 28x28x32 -> 64@3x3 s1 p2 d2", (28, 28, 32), 64, 3, 1, 2, 2),
 ]
@@ -123,15 +124,18 @@ def pool_steps(shape, pool, stride, batch, rng):
 def measure_all(rows, repeats, budget):
     """Times per row for each contender, one contender at a time: BLAS and OpenMP threads that spin after a call
     would otherwise steal the two cores from the other library and distort both."""
-    compiled_kernel = kernels.scatter_windows
+    names = [name for name in kernels.__all__ if hasattr(conv_reference, name)]
+    compiled_kernels = {name: getattr(kernels, name) for name in names}
     times = [{} for _ in rows]
     for contender in ("compiled", "numpy", "torch"):
-        kernels.scatter_windows = conv_reference.scatter_windows if contender == "numpy" else compiled_kernel
+        for name in names:  # the numpy column runs every kernel's NumPy reference
+            setattr(kernels, name, getattr(conv_reference, name) if contender == "numpy" else compiled_kernels[name])
         time.sleep(0.5)
         for (_, _, steps), t in zip(rows, times):
             step = steps.get("torch" if contender == "torch" else "tinygraph")
             t[contender] = median_us(step, repeats, budget) if step else float("nan")
-    kernels.scatter_windows = compiled_kernel
+    for name in names:
+        setattr(kernels, name, compiled_kernels[name])
     return times
 
 

@@ -109,7 +109,8 @@ def filter_planes(w):
     """U[6a + b, c, f] = (G w[f, :, :, c] Gᵀ)[a, b]: the filters (F, 3, 3, C) transformed, as (36, C, F); one
     product with G ⊗ G, whose row 6a + b and column 3i + j hold G[a, i] G[b, j]."""
     f, _, _, c = w.shape
-    return (_G_KRON[w.dtype.char] @ w.transpose(1, 2, 3, 0).reshape(9, c * f)).reshape(36, c, f)
+    with parallel.blas_single_thread():  # BLAS's threads, woken for this small product, would spin beside ours
+        return (_G_KRON[w.dtype.char] @ w.transpose(1, 2, 3, 0).reshape(9, c * f)).reshape(36, c, f)
 
 
 def _filter_gradient(du):

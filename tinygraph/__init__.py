@@ -1,4 +1,7 @@
 """tinygraph: a small, fast, exactly correct autograd engine for NumPy."""
+from . import allocator
+
+allocator.keep_freed_memory()  # freed arrays stay mapped for the next step (allocator.py; TINYGRAPH_MALLOC=default)
 from .tensor import Tensor, as_tensor
 from .grad_mode import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .anomaly import AnomalyError

@@ -57,6 +57,22 @@ def test_relu_positive_equals_reference(dtype):
     assert np.array_equal(fast_mask, x > 0) and np.isnan(fast[2]) and fast[3] == np.inf and fast[4] == 0
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_gradient_equals_reference(dtype):
+    rng = np.random.default_rng(1)
+    grad = rng.standard_normal(1001).astype(dtype)
+    grad[:4] = [np.nan, np.inf, -0.0, np.nan]
+    positive = (rng.random(1001) > 0.5).astype(np.uint8)
+    positive[:4] = [0, 0, 1, 1]  # a NaN gradient stays NaN where the mask is 0, as in grad * positive
+    fast, slow = np.empty_like(grad), np.empty_like(grad)
+    compiled.relu_gradient(grad, positive, fast)
+    with np.errstate(invalid="ignore"):  # inf * 0 is NaN, on both sides
+        conv_reference.relu_gradient(grad, positive.view(bool), slow)
+        assert np.array_equal(fast, slow, equal_nan=True) and np.array_equal(fast, grad * positive, equal_nan=True)
+    with pytest.raises(ValueError, match="relu_gradient: grad, positive and out must have one size"):
+        compiled.relu_gradient(grad, positive[:3], fast)
+
+
 @pytest.mark.parametrize("kernel", [compiled.relu_positive, conv_reference.relu_positive])
 def test_relu_positive_in_place_and_size_check(kernel):
     x = np.array([-1.0, 2.0, -3.0, 4.0])
@@ -118,3 +134,19 @@ def test_scatter_winners_sends_inf_and_nan_to_the_winner_only(kernel):
     kernel(winner, grad, out, 2, 2, 2, 2)
     expected = np.array([[0, 0, np.nan, 0], [0, np.inf, 0, 0]])
     assert np.array_equal(out[0, :, :, 0], expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_op_on_arrays_large_enough_for_the_compiled_passes(dtype):
+    """relu's forward and backward on 100,000 values (the compiled passes, in chunks on tinygraph's threads) equal
+    np.maximum and g * (x > 0), NaN and signed zeros included."""
+    import tinygraph as tg
+
+    rng = np.random.default_rng(2)
+    x, g = rng.standard_normal((2, 100_000)).astype(dtype)
+    x[:3], g[:3] = [np.nan, 0.0, -0.0], [1.0, np.nan, np.nan]
+    t = tg.Tensor(x.copy(), requires_grad=True)
+    y = tg.relu(t)
+    y.backward(g)
+    assert np.array_equal(y.data, np.maximum(x, 0), equal_nan=True)
+    assert np.array_equal(t.grad, g * (x > 0), equal_nan=True) and t.grad.dtype == dtype

@@ -253,6 +253,17 @@ def relu_positive(const floating[::1] x, floating[::1] out, unsigned char[::1] p
             out[k] = v if (v > 0 or v != v) else 0
 
 
+def relu_gradient(const floating[::1] grad, const unsigned char[::1] positive, floating[::1] out):
+    """out = grad * positive (0 or 1; a NaN gradient stays NaN, as the product) over flat arrays; out may be grad."""
+    cdef Py_ssize_t size = grad.shape[0], k
+    if out.shape[0] != size or positive.shape[0] != size:
+        raise ValueError(f"relu_gradient: grad, positive and out must have one size, got {size}, "
+                         f"{positive.shape[0]}, {out.shape[0]}")
+    with nogil:
+        for k in range(size):
+            out[k] = grad[k] * <floating>positive[k]
+
+
 def scatter_winners(const unsigned char[:, :, :, ::1] winner, const floating[:, :, :, ::1] grad,
                     floating[:, :, :, ::1] out, Py_ssize_t pool_h, Py_ssize_t pool_w, Py_ssize_t stride_h,
                     Py_ssize_t stride_w):

@@ -57,6 +57,14 @@ def relu_positive(x, out, positive):
     np.maximum(x, 0, out=out)
 
 
+def relu_gradient(grad, positive, out):
+    """out = grad * positive (0 or 1; a NaN gradient stays NaN, as the product) over flat arrays; out may be grad."""
+    if positive.shape != grad.shape or out.shape != grad.shape:
+        raise ValueError(f"relu_gradient: grad, positive and out must have one size, got {grad.size}, "
+                         f"{positive.size}, {out.size}")
+    np.multiply(grad, positive, out=out)
+
+
 def scatter_winners(winner, grad, out, pool_h, pool_w, stride_h, stride_w):
     """out[n, i*sh + k // pw, j*sw + k % pw, c] += grad[n, i, j, c] with k = winner[n, i, j, c], in place: a
     max-pool's gradient, sent to each window's winner only.

@@ -9,13 +9,13 @@ import warnings
 import numpy as np
 
 try:
-    from .conv_backward import (copy_windows, relu_positive, scatter_windows, scatter_winners, winograd_tiles,
-                                winograd_tiles_adjoint, winograd_untile, winograd_untile_adjoint)
+    from .conv_backward import (copy_windows, relu_gradient, relu_positive, scatter_windows, scatter_winners,
+                                winograd_tiles, winograd_tiles_adjoint, winograd_untile, winograd_untile_adjoint)
 
     BACKEND = "compiled"
 except ImportError:  # no compiler on this machine
-    from .conv_reference import (copy_windows, relu_positive, scatter_windows, scatter_winners, winograd_tiles,
-                                 winograd_tiles_adjoint, winograd_untile, winograd_untile_adjoint)
+    from .conv_reference import (copy_windows, relu_gradient, relu_positive, scatter_windows, scatter_winners,
+                                 winograd_tiles, winograd_tiles_adjoint, winograd_untile, winograd_untile_adjoint)
 
     BACKEND = "numpy"
     warnings.warn(
@@ -34,5 +34,5 @@ def compiled_for(*arrays):
     return dtype in _FLOATS and all(a.dtype == dtype for a in arrays[1:])
 
 
-__all__ = ["BACKEND", "compiled_for", "copy_windows", "relu_positive", "scatter_windows", "scatter_winners",
+__all__ = ["BACKEND", "compiled_for", "copy_windows", "relu_gradient", "relu_positive", "scatter_windows", "scatter_winners",
            "winograd_tiles", "winograd_tiles_adjoint", "winograd_untile", "winograd_untile_adjoint"]

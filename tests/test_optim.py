@@ -19,6 +19,19 @@ def test_sgd_updates_in_place():
     assert np.allclose(p.data, [0.95, 2.1])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_step_of_a_large_parameter_chunk_by_chunk_equals_the_formula(dtype):
+    """A parameter above optim._CHUNK values is updated a chunk at a time: the same values as p - lr * g."""
+    from tinygraph import optim
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((optim._CHUNK + 12345) // 5 * 5).astype(dtype).reshape(-1, 5)
+    p = tg.Tensor(data.copy(), requires_grad=True)
+    p.grad = rng.standard_normal(data.shape).astype(dtype)
+    tg.SGD([p], lr=0.03).step()
+    assert p.data.dtype == dtype and np.array_equal(p.data, data - dtype(0.03) * p.grad)
+
+
 def test_sgd_momentum():
     p = param([0.0])
     opt = tg.SGD([p], lr=1.0, momentum=0.9)

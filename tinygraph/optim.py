@@ -108,6 +108,26 @@ def _copied(value):
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
+# Above this many values a parameter is updated a chunk at a time: a parameter-sized temporary for lr * g would be
+# fresh memory each step, beyond what malloc keeps (allocator.py), faulted in page by page (measured 16 ms a step for
+# a 95 MB layer; chunked: 7 ms).
+_CHUNK = 1 << 18
+
+
+def _subtract_scaled(p, scale, g):
+    """p -= scale * g in place (scale in p's dtype, so a float32 update stays float32)."""
+    if p.size <= _CHUNK or not (p.flags.c_contiguous and g.flags.c_contiguous and g.shape == p.shape):
+        p -= scale * g
+        return
+    flat_p, flat_g = p.reshape(-1), g.reshape(-1)
+    scaled = np.empty(_CHUNK, np.result_type(p, g))
+    for start in range(0, p.size, _CHUNK):
+        part = slice(start, start + _CHUNK)
+        piece = scaled[: len(flat_p[part])]
+        np.multiply(flat_g[part], scale, out=piece)
+        flat_p[part] -= piece
+
+
 class SGD(Optimizer):
     """p -= lr * g, or with momentum: v = momentum * v + g; p -= lr * v."""
 
@@ -131,8 +151,7 @@ class SGD(Optimizer):
                     v *= self.momentum
                     v += g
                 g = v
-            # The scalar takes the parameter's dtype, so a float32 update stays float32 and in place.
-            p.data -= p.data.dtype.type(self.lr) * g
+            _subtract_scaled(p.data, p.data.dtype.type(self.lr), g)
             p._note_write()
 
 

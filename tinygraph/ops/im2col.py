@@ -5,6 +5,7 @@ and each block's window gradients are made and scattered back (col2im) the same 
 exists for the whole batch. Blocks have fixed bounds (a byte budget) and partial sums are added in a fixed order,
 so the results do not depend on the number of threads (parallel.py).
 """
+import math
 import threading
 
 import numpy as np
@@ -65,12 +66,23 @@ def windows_product(windows, filters, keep_cols=False, bias=None):
         copy_windows(matrix.reshape(source.shape), source)
         np.matmul(matrix, filters.T, out=out[lines])
         if bias_in_place:
-            np.add(out[lines], bias, out=out[lines])
+            add_bias(out[lines], bias)
 
     parallel.run_blocks(block, len(samples), n * rows * size * filters.shape[0])
     if bias is not None and not bias_in_place:
         out = out + bias
     return out, cols
+
+
+def add_bias(out, bias):
+    """out (rows, F) += bias (F,) in place. A few channels are added as rows of many (the bias repeated): NumPy's
+    inner loop over only F values costs 5x more (measured 156 vs 30 µs for 50,176 rows of 5)."""
+    rows, channels = out.shape
+    repeat = math.gcd(rows, max(1, 64 // channels))
+    if repeat > 1 and out.flags.c_contiguous:
+        out = out.reshape(rows // repeat, repeat * channels)
+        bias = np.tile(bias, repeat)
+    np.add(out, bias, out=out)
 
 
 def filter_gradient(g, windows):

@@ -166,6 +166,15 @@ def test_which_convolutions_take_it():
     assert not winograd.suits(x32, np.zeros((64, 5, 5, 32), np.float32), None, (1, 1), (1, 1))
     assert not winograd.suits(x32, w.astype(np.float64), None, (1, 1), (1, 1))
     assert not winograd.suits(x32.astype(np.int64), w, None, (1, 1), (1, 1))
+    assert not winograd.suits(x32[:0], w, None, (1, 1), (1, 1))  # an empty batch: the im2col path's zeros
+
+
+def test_an_empty_batch_of_a_winograd_layer():
+    x, w, b, _ = _conv(((0, 6, 6, 16), 16, 0, True), np.float32)
+    y = tg.correlate(x, w, b)
+    y.sum().backward()
+    assert y.shape == (0, 4, 4, 16) and x.grad.shape == x.shape
+    assert not w.grad.any() and not b.grad.any()
 
 
 def test_agrees_with_torch():

@@ -36,8 +36,8 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def suits(x, w, b, stride, dilation):
     """Whether correlate(x, w, b) takes this path: a 3x3 kernel, stride and dilation 1, enough channels, one float
-    dtype (float32 or float64) for all."""
-    return (w.shape[1:3] == (3, 3) and stride == (1, 1) and dilation == (1, 1)
+    dtype (float32 or float64) for all, and not an empty batch."""
+    return (w.shape[1:3] == (3, 3) and stride == (1, 1) and dilation == (1, 1) and x.size > 0
             and min(w.shape[0], w.shape[3]) >= MIN_CHANNELS and x.dtype in _FLOATS and w.dtype == x.dtype
             and (b is None or b.dtype == x.dtype))
 

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -152,3 +153,48 @@ def test_matmul_in_blocks_of_rows_or_columns(threads, a_shape, b_shape):
     assert np.array_equal(alone, shared)
     np.testing.assert_allclose(shared, a @ b, rtol=1e-12)
     assert parallel.matmul(tg.Tensor(a), b).shape == (a_shape[0], b_shape[1])  # Tensors: their own product
+
+
+def test_the_caller_never_waits_for_a_helper_that_has_not_started(threads):
+    threads(2)
+    parallel.run_blocks(lambda k: None, 2, work=1)  # the pool's one worker exists
+    busy, release = threading.Event(), threading.Event()
+    parallel._workers().submit(lambda: (busy.set(), release.wait(10)))
+    assert busy.wait(10)  # the only worker is now held: a helper submitted now cannot start
+    try:
+        done = []
+        parallel.run_blocks(done.append, 5, work=1)  # the caller takes every block and returns
+        assert done == [0, 1, 2, 3, 4]
+    finally:
+        release.set()
+
+
+def test_a_block_may_run_blocks_itself_without_deadlock(threads):
+    threads(2)
+    seen = []
+
+    def outer(i):
+        parallel.run_blocks(lambda j: seen.append((i, j)), 3, work=1)
+
+    parallel.run_blocks(outer, 4, work=1)
+    assert sorted(seen) == [(i, j) for i in range(4) for j in range(3)]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2 or
+                    parallel._getcpu is None, reason="needs Linux and two CPUs")
+def test_the_caller_stays_on_its_cpu_and_the_helpers_off_it_during_a_call(threads):
+    threads(2)
+    parallel.run_blocks(lambda k: None, 2, work=1)  # the helper exists and is registered
+    before, caller = os.sched_getaffinity(0), threading.get_ident()
+    seen = {}
+
+    def block(k):
+        time.sleep(0.01)  # both threads take a block
+        seen[threading.get_ident() == caller] = (parallel._getcpu(), os.sched_getaffinity(0))
+
+    parallel.run_blocks(block, 4, work=1)
+    assert os.sched_getaffinity(0) == before  # restored
+    (cpu, caller_cpus) = seen[True]
+    assert caller_cpus == {cpu}
+    if False in seen:
+        assert cpu not in seen[False][1] and seen[False][0] != cpu

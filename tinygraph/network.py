@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from . import checks, describe, distributed, divergence, ops, parallel, saving, targets
+from . import checks, describe, distributed, divergence, inference, ops, parallel, saving, targets
 from .derivative_check import derivative_option
 from .grad_mode import no_grad
 from .layers import Layer
@@ -268,12 +268,7 @@ class Network:
     def predict(self, x, batch_size=256):
         """The network's outputs for a batch, as an ndarray; records no graph."""
         batch_size = checks.positive_int("Network.predict", "batch_size", batch_size)
-        return self._outputs(self._inputs("Network.predict", x), batch_size)
-
-    def _outputs(self, x, batch_size=256):
-        with no_grad(), parallel.blas_single_thread():
-            outputs = [self.forward(x[start:start + batch_size]).data for start in range(0, len(x), batch_size)]
-        return np.concatenate(outputs)
+        return inference.outputs(self, "Network.predict", x, batch_size)
 
     def evaluate(self, x, y):
         """Accuracy of the predicted classes against labels (N,) or one-hot targets (N, C)."""
@@ -281,7 +276,7 @@ class Network:
 
         x = self._inputs("Network.evaluate", x)
         y = targets.same_length("Network.evaluate", x, y)
-        predicted = self._outputs(x)
+        predicted = inference.outputs(self, "Network.evaluate", x, 256)
         if predicted.ndim != 2:
             raise ValueError(f"Network.evaluate: accuracy needs outputs of shape (N, classes), got {predicted.shape}")
         labels = targets.class_labels("Network.evaluate", y, predicted.shape[1])

@@ -2,11 +2,15 @@
 
 The policy (README, "Speed"): a convolution, max-pool, relu or matrix product big enough to gain runs block by block
 on `threads()` threads, the calling thread and a few pool workers, each taking the next block until none is left;
-smaller work runs on the calling thread alone. Meanwhile BLAS runs each block's product on one thread. Why not
-BLAS's own threads: OpenBLAS's idle threads spin (measured: twice the CPU time for the same wall time on the MLP),
-and when another process takes one core, its statically split products wait for the descheduled half (measured 3-5x
-slower per step on a loaded machine), while here a free thread just takes more blocks. Results do not depend on the
-thread count: blocks have fixed bounds, and partial sums are added in block order.
+smaller work runs on the calling thread alone. `Network.predict` makes one such call for all its inputs, each block
+a slice of samples run through every layer (inference.py); a block's own parallel passes then use only the threads
+that no block keeps busy. Meanwhile BLAS runs each block's product on one thread. Why not BLAS's own threads:
+OpenBLAS's idle threads spin (measured: twice the CPU time for the same wall time on the MLP), and when another
+process takes one core, its statically split products wait for the descheduled half (measured 3-5x slower per step on
+a loaded machine), while here a free thread just takes more blocks. Idle workers sleep (no spinning); the caller waits
+for the blocks, never for a late worker to start, and for the length of the call stays on its CPU with the workers
+kept off it (see "where the threads run"). Results do not depend on the thread count: blocks have fixed bounds, and
+partial sums are added in block order.
 
 `TINYGRAPH_THREADS=n` (read at import) or `set_threads(n)` sets the count; the default is the number of cores this
 process may run on. `blas_single_thread()` is the BLAS half, used by `Network.fit` and `predict` for the whole loop.
@@ -19,7 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 # Below this many multiply-adds (or elements, for a pass over memory) a second thread costs more than it saves:
-# waking a worker takes 20-100 microseconds (measured; more in a virtual machine, whose idle CPUs sleep).
+# waking a worker takes 20-100 microseconds (more in a virtual machine, whose idle CPUs sleep). Measured on the
+# benchmark's 2-vCPU machine, a float32 product in two halves with 0.2 ms of other work between products: 1.33x the
+# time of one thread at 5M multiply-adds (64x784x100), 0.91x at 10M, 0.72x at 20M (matmul splits from 8M on).
 MIN_PARALLEL_WORK = 1 << 22
 
 
@@ -58,42 +64,123 @@ def _workers():
     global _pool
     with _pool_lock:
         if _pool is None or _pool._max_workers < _threads - 1:
-            _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="tinygraph")
+            _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="tinygraph", initializer=_register_helper)
         return _pool
 
 
 def _forget_pool():
-    global _pool
-    _pool = None  # a forked child has none of the parent's worker threads
+    global _pool, _kept_off, _running
+    _pool, _kept_off, _running = None, None, 0  # a forked child has none of the parent's worker threads
+    _helper_ids.clear()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+# ----- where the threads run -----------------------------------------------------------------------------------
+# A virtual machine's scheduler puts a thread it wakes (a helper given blocks, or a thread handed the GIL) on the
+# waking thread's CPU rather than on an idle vCPU, and leaves both there for tens of milliseconds: on the 2-vCPU KVM
+# machine of benchmarks/RESULTS.md (seen with sched_getcpu, the other CPU idle), most of the MLP's predict runs went
+# at one thread's speed, the two threads taking turns on one CPU. So for the length of a parallel call the caller
+# stays on its CPU and the helpers off it (Linux only; elsewhere the scheduler places them).
+try:
+    import ctypes
+
+    _getcpu = ctypes.CDLL(None).sched_getcpu
+    _getcpu.restype, _getcpu.argtypes = ctypes.c_int, []
+except (ImportError, OSError, AttributeError):
+    _getcpu = None
+_helper_ids = []  # the native thread ids of the pool's threads
+_kept_off = None  # the CPU the helpers are kept off
+
+
+def _register_helper():
+    _helper_ids.append(threading.get_native_id())
+
+
+def _place_threads():
+    """Keep this thread on its CPU and the helpers off it; returns this thread's CPUs before (None: left alone)."""
+    global _kept_off
+    cpu = _getcpu() if _getcpu is not None and _helper_ids else -1
+    if cpu < 0:
+        return None
+    mine = os.sched_getaffinity(0)
+    others = mine - {cpu}
+    if cpu not in mine or not others:
+        return None
+    if cpu != _kept_off:
+        for helper in _helper_ids:
+            try:
+                os.sched_setaffinity(helper, others)
+            except OSError:  # CPUs taken away meanwhile: the scheduler places it
+                pass
+        _kept_off = cpu
+    os.sched_setaffinity(0, {cpu})
+    return mine
+
+
+class _Region(threading.local):
+    inside = False  # whether this thread is running a block
+
+
+_region = _Region()
+_running = 0  # how many threads are running blocks now (any call's), guarded by _running_lock
+_running_lock = threading.Lock()
+
+
 def run_blocks(block, count, work):
     """block(k) for k in range(count), on up to `threads()` threads when `work` (multiply-adds or elements in all)
-    is large enough, else in order on this thread. Blocks must write disjoint outputs."""
+    is large enough, else in order on this thread. Within a block (predict's blocks of samples), only the threads
+    no block keeps busy help. Blocks must write disjoint outputs."""
     helpers = min(_threads, count) - 1
+    if _region.inside:
+        helpers = min(helpers, _threads - _running)
     if helpers < 1 or work < MIN_PARALLEL_WORK:
         for k in range(count):
             block(k)
         return
-    taken = itertools.count()  # next() on it is atomic: each block is taken once
+    # next() on an itertools.count is atomic: each block is taken once, and the thread that finishes the last block
+    # releases `all_done`. The caller waits for the blocks, never for a helper to start: a helper woken late (its core
+    # busy with another process) finds no block left and returns, and the caller has long gone on (waiting for it
+    # made a product on two threads slower than on one on a loaded machine). This also makes nesting safe.
+    taken, finished, errors = itertools.count(), itertools.count(1), []
+    all_done = threading.Lock()
+    all_done.acquire()
 
     def take_blocks():
-        for k in iter(taken.__next__, None):
-            if k >= count:
-                return
-            block(k)
-
-    with blas_single_thread():
-        futures = [_workers().submit(take_blocks) for _ in range(helpers)]
+        global _running
+        outer, _region.inside = _region.inside, True
+        with _running_lock:
+            _running += 1
         try:
-            take_blocks()
+            for k in iter(taken.__next__, None):
+                if k >= count:
+                    return
+                try:
+                    block(k)
+                except BaseException as error:  # the other blocks still run; the caller re-raises the first error
+                    errors.append(error)
+                if next(finished) == count:
+                    all_done.release()
         finally:
-            for future in futures:
-                future.result()  # waits for every worker (re-raising its error) before the outputs are used
+            with _running_lock:
+                _running -= 1
+            _region.inside = outer
+
+    pool = _workers()
+    placed = None if _region.inside else _place_threads()
+    try:
+        with blas_single_thread():
+            for _ in range(helpers):
+                pool.submit(take_blocks)
+            take_blocks()
+            all_done.acquire()  # every block done (the outputs complete) before they are used
+    finally:
+        if placed is not None:
+            os.sched_setaffinity(0, placed)
+    if errors:
+        raise errors[0]
 
 
 def split(size, step):

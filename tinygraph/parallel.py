@@ -22,11 +22,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-# Below this many multiply-adds (or elements, for a pass over memory) a second thread costs more than it saves:
-# waking a worker takes 20-100 microseconds (more in a virtual machine, whose idle CPUs sleep). Measured on the
-# benchmark's 2-vCPU machine, a float32 product in two halves with 0.2 ms of other work between products: 1.33x the
-# time of one thread at 5M multiply-adds (64x784x100), 0.91x at 10M, 0.72x at 20M (matmul splits from 8M on).
+# Below this many multiply-adds a second thread costs more than it saves: waking a worker takes 20-100
+# microseconds (more in a virtual machine, whose idle CPUs sleep). Measured on the benchmark's 2-vCPU machine, a
+# float32 product in two halves with 0.2 ms of other work between products: 1.33x the time of one thread at 5M
+# multiply-adds (64x784x100), 0.91x at 10M, 0.72x at 20M (matmul splits from 8M on).
 MIN_PARALLEL_WORK = 1 << 22
+# A pass over memory (relu, a max-pool) costs per element about what this many multiply-adds of a product cost
+# (0.25-0.6 ns per float32 element against 10 ps per multiply-add), so its work is its size times ELEMENT_WORK:
+# such a pass takes the threads from about 130,000 elements (the Keras example's relu and max-pool passes of 1.4M
+# and 2.4M elements ran on one thread before: measured 4% of its training step).
+ELEMENT_WORK = 32
 
 
 def _default_threads():

@@ -93,7 +93,7 @@ def _relu_positive(x):
     chunks = parallel.split(x.size, _RELU_CHUNK)
     parallel.run_blocks(
         lambda k: kernels.relu_positive(flat[chunks[k]], flat_out[chunks[k]], flat_positive[chunks[k]]),
-        len(chunks), x.size)
+        len(chunks), parallel.ELEMENT_WORK * x.size)
     return out, positive
 
 
@@ -104,7 +104,7 @@ def _relu_gradient(grad, positive):
     chunks = parallel.split(grad.size, _RELU_CHUNK)
     parallel.run_blocks(
         lambda k: kernels.relu_gradient(flat[chunks[k]], flat_positive[chunks[k]], flat_out[chunks[k]]),
-        len(chunks), grad.size)
+        len(chunks), parallel.ELEMENT_WORK * grad.size)
     return out
 
 

@@ -56,7 +56,7 @@ def _max_windows(padded, pool, stride):
         _window_max(padded, best, winner, pool, stride)
     else:
         parallel.run_blocks(lambda k: _window_max(padded[blocks[k]], best[blocks[k]], winner[blocks[k]], pool,
-                                                  stride), len(blocks), padded.size)
+                                                  stride), len(blocks), parallel.ELEMENT_WORK * padded.size)
     return best, winner
 
 
@@ -93,7 +93,7 @@ def _winners_scatter(winner, grad, padded_shape, pool, stride):
         kernel(winner, grad, dx, *pool, *stride)
     else:
         parallel.run_blocks(lambda k: kernel(winner[blocks[k]], grad[blocks[k]], dx[blocks[k]], *pool, *stride),
-                            len(blocks), dx.size)
+                            len(blocks), parallel.ELEMENT_WORK * dx.size)
     return dx
 
 

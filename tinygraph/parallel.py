@@ -188,6 +188,18 @@ def run_blocks(block, count, work):
         raise errors[0]
 
 
+# A batch is cut into at least this many blocks (when it has that many samples), so that one whose blocks would fit
+# in the cache whole still gives every thread a share; fixed, never the thread count.
+MIN_BLOCKS = 4
+
+
+def sample_blocks(n, sample_bytes, budget):
+    """Slices of a batch of n samples of `sample_bytes` each: at most `budget` bytes a block (at least one
+    sample), and at least MIN_BLOCKS blocks."""
+    step = max(1, min(budget // max(1, sample_bytes), -(-n // MIN_BLOCKS)))
+    return split(n, step)
+
+
 def split(size, step):
     """The slices of range(size) in steps of `step`."""
     return [slice(start, min(start + step, size)) for start in range(0, size, step)]

@@ -32,10 +32,9 @@ def scratch(slot, shape, dtype):
 
 
 def _sample_blocks(windows_shape, itemsize):
-    """Slices of the batch axis, each with about _BLOCK_BYTES of im2col matrix."""
+    """Slices of the batch axis, each with at most _BLOCK_BYTES of im2col matrix."""
     n, ho, wo, kh, kw, c = windows_shape
-    step = max(1, _BLOCK_BYTES // max(1, ho * wo * kh * kw * c * itemsize))
-    return parallel.split(n, step)
+    return parallel.sample_blocks(n, ho * wo * kh * kw * c * itemsize, _BLOCK_BYTES)
 
 
 def copy_windows(out, windows):
@@ -68,7 +67,9 @@ def windows_product(windows, filters, keep_cols=False, bias=None):
         if bias_in_place:
             add_bias(out[lines], bias)
 
-    parallel.run_blocks(block, len(samples), n * rows * size * filters.shape[0])
+    # Few filters or a small window make a pass over memory more than a product (the tutorial's 9 x 5).
+    work = max(n * rows * size * filters.shape[0], parallel.ELEMENT_WORK * n * rows * (size + filters.shape[0]))
+    parallel.run_blocks(block, len(samples), work)
     if bias is not None and not bias_in_place:
         out = out + bias
     return out, cols

@@ -38,9 +38,8 @@ def _scattered(grad_windows, x_shape, stride):
 
 
 def _pool_blocks(image, pooled_shape):
-    """Slices of the batch axis of about _BLOCK_BYTES of image each: blocks for tinygraph's threads."""
-    step = max(1, _BLOCK_BYTES // max(1, image.itemsize * math.prod(image.shape[1:])))
-    return parallel.split(pooled_shape[0], step)
+    """Slices of the batch axis of at most _BLOCK_BYTES of image each: blocks for tinygraph's threads."""
+    return parallel.sample_blocks(pooled_shape[0], image.itemsize * math.prod(image.shape[1:]), _BLOCK_BYTES)
 
 
 def _max_windows(padded, pool, stride):

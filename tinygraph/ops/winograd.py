@@ -133,9 +133,8 @@ def _tile_aligned(image, border):
 
 
 def _sample_blocks(n, values_per_sample, itemsize):
-    """Slices of the batch axis, each with about _BLOCK_BYTES of transformed tiles."""
-    per_sample = 36 * values_per_sample * itemsize
-    return parallel.split(n, max(1, _BLOCK_BYTES // max(1, per_sample)))
+    """Slices of the batch axis, each with at most _BLOCK_BYTES of transformed tiles."""
+    return parallel.sample_blocks(n, 36 * values_per_sample * itemsize, _BLOCK_BYTES)
 
 
 def _planes(slot, tiles, channels, dtype):

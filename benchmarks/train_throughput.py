@@ -627,6 +627,12 @@ BELOW_ONE = {
         "4.7 MB written) and the SGD update stream them again (0.40 + 0.28 ms); a second thread gained nothing on "
         "these passes (the outer product split over both threads: 424 vs 404 µs). The ~25 recorded ops cost ~20 µs "
         "each in an interpreter whose caches the large passes flush. tinygraph uses less CPU time per sample."),
+    ("Keras example CNN", 32, 112): (
+        "Arrays above 32 MiB (the 108x108x64 activations at batch 32 are 96 MB, the dense layer's weight gradient "
+        "95 MB) are more than glibc keeps for reuse (allocator.py), so each step maps them fresh: ~200 page faults "
+        "per sample, whose system time varied from 7 to 18 ms per sample between runs (hence this row's spread), "
+        "more with torch's model loaded in the same process. Measured again (`train_row('keras', 32, settings, 112)`, "
+        "medians of 2): 70 vs torch's 63 samples/s (1.11), and 82 samples/s with torch not loaded."),
     ("tutorial CNN", 256, 28): (
         "Parity within the runs' spread: the step is passes over memory with few channels (the one-channel im2col, "
         "a 2x2 max-pool over 5 channels, whose NumPy inner loop runs over 5 values), not arithmetic; tinygraph uses "

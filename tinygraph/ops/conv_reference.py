@@ -130,13 +130,17 @@ def _plane_tiles(planes, n, th, tw):
     return [[planes[6 * p + q].reshape((n, th, tw, planes.shape[2])) for q in range(6)] for p in range(6)]
 
 
+def _into_planes(values, out):
+    """out[6p + q] = values[p][q] (each (N, th, tw, C)) as rows of the 36 planes."""
+    for p in range(6):
+        for q in range(6):
+            out[6 * p + q] = values[p][q].reshape(out.shape[1:])
+
+
 def winograd_tiles(x, out):
     """out[6p + q, (n*th + i)*tw + j, c] = (Bᵀ d B)[p, q] for each 6x6 tile d = x[n, 4i:4i+6, 4j:4j+6, c]."""
     th, tw = _tile_counts("winograd_tiles", x, out, 2)
-    v = _two_sided(_image_tiles(x, 6, th, tw), _bt)
-    for p in range(6):
-        for q in range(6):
-            out[6 * p + q] = v[p][q].reshape(out.shape[1:])
+    _into_planes(_two_sided(_image_tiles(x, 6, th, tw), _bt), out)
 
 
 def winograd_tiles_adjoint(v, out):
@@ -163,7 +167,4 @@ def winograd_untile(m, out, bias=None):
 def winograd_untile_adjoint(g, out):
     """out[:, (n*th + i)*tw + j, f] = A g Aᵀ for each 4x4 tile g[n, 4i:4i+4, 4j:4j+4, f]."""
     th, tw = _tile_counts("winograd_untile_adjoint", g, out, 0)
-    m = _two_sided(_image_tiles(g, 4, th, tw), _a)
-    for p in range(6):
-        for q in range(6):
-            out[6 * p + q] = m[p][q].reshape(out.shape[1:])
+    _into_planes(_two_sided(_image_tiles(g, 4, th, tw), _a), out)

@@ -124,3 +124,10 @@ def test_a_layer_of_the_users_own_runs_its_blocks_one_after_another(small_blocks
         out = net.predict(x)
     assert not inference.concurrent(net) and net.layers[1].seen == {threading.current_thread().name}
     assert np.allclose(out, net.forward(x).data)
+
+
+def test_a_wrong_sample_shape_is_named_with_the_whole_batch():
+    net = tg.Network(seed=0).add(FCLayer(3))
+    net.predict(np.zeros((4, 784), np.float32))
+    with pytest.raises(ValueError, match=r"got a batch of shape \(100, 5\), i.e. 100 samples of shape \(5,\)"):
+        net.predict(np.zeros((100, 5), np.float32))

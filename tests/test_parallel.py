@@ -198,3 +198,22 @@ def test_the_caller_stays_on_its_cpu_and_the_helpers_off_it_during_a_call(thread
     assert caller_cpus == {cpu}
     if False in seen:
         assert cpu not in seen[False][1] and seen[False][0] != cpu
+
+
+def test_a_helper_started_during_a_call_is_placed_with_the_others_on_the_next():
+    """A pool thread started while the caller is held on its CPU inherits that one CPU; the next call moves every
+    helper off the caller's CPU again (when there is another)."""
+    import os
+    import time
+
+    if parallel._getcpu is None or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs Linux and two CPUs")
+    previous = parallel.set_threads(3)
+    try:
+        for count in (2, 3, 3):
+            parallel.run_blocks(lambda k: time.sleep(0.005), count, parallel.MIN_PARALLEL_WORK)
+        kept_off = parallel._kept_off
+        assert kept_off is not None
+        assert all(kept_off not in os.sched_getaffinity(helper) for helper in parallel._helper_ids)
+    finally:
+        parallel.set_threads(previous)

@@ -189,3 +189,36 @@ def test_agrees_with_torch():
     (ty * torch.tensor(g)).sum().backward()
     for ours, theirs in [(y.data, ty), (x.grad, tx.grad), (w.grad, tw.grad), (b.grad, tb.grad)]:
         np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_value_stays_in_the_windows_that_hold_it(bad):
+    """Winograd mixes a whole tile: an input, or an output gradient, that is not all finite takes the im2col path,
+    so a NaN or inf reaches the 9 outputs (or input pixels) whose windows hold it, as in PyTorch."""
+    x, w, b, _ = _conv(((1, 8, 8, 8), 8, 0, True), np.float32)
+    x.data[0, 2, 2, 0] = bad
+    y = tg.correlate(x, w, b)
+    assert not y._ctx.winograd and np.count_nonzero(~np.isfinite(y.data).any(axis=-1)) == 9
+    x, w, b, _ = _conv(((1, 8, 8, 8), 8, 0, True), np.float32)
+    y = tg.correlate(x, w, b)
+    g = np.ones(y.shape, np.float32)
+    g[0, 2, 2, 0] = bad
+    y.backward(g)
+    assert np.count_nonzero(~np.isfinite(x.grad).any(axis=-1)) == 9
+
+
+def test_values_near_float32s_limit_take_the_im2col_path():
+    """The transforms scale values up by ~1e4: 1e37 inputs with 1e-3 filters overflow there, not in im2col."""
+    x = tg.Tensor(np.full((1, 6, 6, 8), 1e37, np.float32))
+    w = tg.Tensor(np.full((8, 3, 3, 8), 1e-3, np.float32), requires_grad=True)
+    y = tg.correlate(x, w)
+    assert not y._ctx.winograd
+    np.testing.assert_allclose(y.data, 7.2e35, rtol=1e-5)
+
+
+def test_a_strided_bias():
+    x, w, _, _ = _conv(((2, 6, 6, 8), 8, 0, False), np.float32)
+    b = tg.Tensor(np.arange(16, dtype=np.float32), requires_grad=True)[::2]
+    y = tg.correlate(x, w, b)
+    assert y._ctx.winograd
+    np.testing.assert_allclose(y.data, (tg.correlate(x, w) + b).data, rtol=1e-5, atol=1e-4)

@@ -67,7 +67,12 @@ def outputs(net, where, x, batch_size):
         first = checked(slice(0, 1))
         if not net.built:
             net._build(first)
-        parts = blocks(len(x), batch_size, block_samples(net, first) if len(x) >= 2 * MIN_BLOCK_SAMPLES else len(x))
+        try:
+            step = block_samples(net, first) if len(x) >= 2 * MIN_BLOCK_SAMPLES else len(x)
+        except ValueError:
+            net.forward(checks.float_inputs(where, x, dtype))  # the same error, naming the shape of all the inputs
+            raise
+        parts = blocks(len(x), batch_size, step)
         results, anomaly = [None] * len(parts), is_anomaly_enabled()
 
         def block(k):

@@ -69,6 +69,9 @@ def _workers():
     global _pool
     with _pool_lock:
         if _pool is None or _pool._max_workers < _threads - 1:
+            if _pool is not None:
+                _pool.shutdown(wait=False)  # its threads exit: their ids must not be placed again
+                _helper_ids.clear()
             _pool = ThreadPoolExecutor(_threads - 1, thread_name_prefix="tinygraph", initializer=_register_helper)
         return _pool
 
@@ -101,7 +104,10 @@ _kept_off = None  # the CPU the helpers are kept off
 
 
 def _register_helper():
+    global _kept_off
     _helper_ids.append(threading.get_native_id())
+    # Started during a call, it inherited the caller's one CPU: the next call places every helper again.
+    _kept_off = None
 
 
 def _place_threads():

@@ -20,7 +20,7 @@ _KEPT_COLS_BYTES = 4 << 20
 class Correlate(Function):
     """y[n,i,j,f] = Σ_abc x_pad[n, i*sh + a*dh, j*sw + b*dw, c] · w[f,a,b,c] + b[f];
     gradients: dw = gᵀ · windows(x), db = Σ_nij g, dx = col2im(g · w) cropped to x. Many-channel 3x3 layers of
-    stride 1 compute the same by Winograd's F(2x2, 3x3) (winograd.py)."""
+    stride 1 compute the same by Winograd's F(4x4, 3x3) (winograd.py) when the values are within its range."""
 
     @staticmethod
     def forward(ctx, x, w, b=None, *, stride, padding, dilation):
@@ -35,7 +35,7 @@ class Correlate(Function):
         # block in cache, from the (padded) input: keeping it would cost kh*kw times the input's memory (measured
         # no slower; a small one's blocks would cost more in calls than they save).
         wants_w = ctx.needs_input_grad[1:2] == (True,)
-        ctx.winograd = winograd.suits(x, w, b, ctx.stride, ctx.dilation)
+        ctx.winograd = winograd.suits(x, w, b, ctx.stride, ctx.dilation) and winograd.within_range(x, w)
         keep = wants_w and not ctx.winograd and windows.size * windows.itemsize <= _KEPT_COLS_BYTES
         planes = winograd.filter_planes(w) if ctx.winograd else None
         if ctx.winograd:
@@ -53,9 +53,9 @@ class Correlate(Function):
         x_shape, padded_shape, single = ctx.geometry
         needs = ctx.needs_input_grad
         g = grad[None] if single else grad
-        if ctx.winograd:
+        if ctx.winograd and winograd.within_range(g, w):
             dx, dw = winograd.gradients(g, planes, padded_shape, needs[0], source if needs[1] else None)
-        else:
+        else:  # a Winograd layer's source is its padded input: a gradient out of its range takes this path
             dx = windows_scatter(g, w, padded_shape, ctx.stride, ctx.dilation) if needs[0] else None
             dw = _window_filter_gradient(g, source, w, ctx.stride, ctx.dilation) if needs[1] else None
         if dx is not None:

@@ -32,6 +32,8 @@ _BLOCK_BYTES = 1 << 20
 # The filter gradient sums at most this many partial products, each over consecutive blocks.
 _PARTIAL_SUMS = 8
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# Inputs within ±bound / (max|w| * F * C) never overflow in the transforms (im2col's own limit is ~1e4 times wider).
+_RANGE = {np.dtype(np.float32): 1e30, np.dtype(np.float64): 1e300}
 
 
 def suits(x, w, b, stride, dilation):
@@ -42,9 +44,19 @@ def suits(x, w, b, stride, dilation):
             and (b is None or b.dtype == x.dtype))
 
 
+def within_range(a, w):
+    """Whether the values of `a` (the input, or the output's gradient) suit the transforms for the filters w: all
+    finite (a NaN or inf would spread over its whole tile, where im2col keeps it in the windows holding it) and far
+    enough from overflow (the transforms scale values by up to ~1e4 before the products sum them)."""
+    bound = _RANGE[a.dtype] / max(1.0, float(np.abs(w).max()) * w.shape[0] * w.shape[3])
+    return bool(-bound < a.min() and a.max() < bound)  # a NaN fails both comparisons
+
+
 def correlate(padded, u, bias=None):
     """(N, Hp, Wp, C) ⋆ w (+ bias) -> (N, Hp - 2, Wp - 2, F): the stride-1 correlation of the padded input with
     the filters w (F, 3, 3, C), given as u = filter_planes(w)."""
+    if bias is not None:
+        bias = np.ascontiguousarray(bias)  # the kernel reads it as one run
     image, (th, tw) = _tile_aligned(padded, 2)
     n, c, f = len(image), padded.shape[3], u.shape[2]
     out = np.empty((n, 4 * th, 4 * tw, f), padded.dtype)

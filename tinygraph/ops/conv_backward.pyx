@@ -131,6 +131,15 @@ cdef extern from *:
             for (int p = 0; p < 6; p++) \
                 tg_a_##T(buf + 4 * p * TG_RUN, TG_RUN, m + 6 * p * plane + c0, plane, k, TG_STORE, 0); \
         } \
+    } \
+    /* One of the four transforms of one tile, by number (the Transform enum: 0 tiles, 1 their adjoint, \
+       2 untile, 3 its adjoint): image is the tile's corner, values its 36 values. */ \
+    static inline void tg_winograd_##T(int transform, T* image, Py_ssize_t row, Py_ssize_t col, T* values, \
+                                       Py_ssize_t plane, const T* bias, Py_ssize_t n) { \
+        if (transform == 0) tg_tile_##T(image, row, col, values, plane, n); \
+        else if (transform == 1) tg_tile_adjoint_##T(values, plane, image, row, col, n); \
+        else if (transform == 2) tg_untile_##T(values, plane, bias, image, row, col, n); \
+        else tg_untile_adjoint_##T(image, row, col, values, plane, n); \
     }
     #define TG_RUN 64
     TG_WINOGRAD(float)
@@ -140,22 +149,10 @@ cdef extern from *:
                                 unsigned char k) nogil
     void tg_add_at_winner_double(const double* g, const unsigned char* at, double* dst, Py_ssize_t n,
                                  unsigned char k) nogil
-    void tg_tile_float(const float* x, Py_ssize_t row, Py_ssize_t col, float* v, Py_ssize_t plane,
-                       Py_ssize_t n) nogil
-    void tg_tile_double(const double* x, Py_ssize_t row, Py_ssize_t col, double* v, Py_ssize_t plane,
-                        Py_ssize_t n) nogil
-    void tg_tile_adjoint_float(const float* v, Py_ssize_t plane, float* x, Py_ssize_t row, Py_ssize_t col,
-                               Py_ssize_t n) nogil
-    void tg_tile_adjoint_double(const double* v, Py_ssize_t plane, double* x, Py_ssize_t row, Py_ssize_t col,
-                                Py_ssize_t n) nogil
-    void tg_untile_float(const float* m, Py_ssize_t plane, const float* bias, float* y, Py_ssize_t row,
-                         Py_ssize_t col, Py_ssize_t n) nogil
-    void tg_untile_double(const double* m, Py_ssize_t plane, const double* bias, double* y, Py_ssize_t row,
-                          Py_ssize_t col, Py_ssize_t n) nogil
-    void tg_untile_adjoint_float(const float* g, Py_ssize_t row, Py_ssize_t col, float* m, Py_ssize_t plane,
-                                 Py_ssize_t n) nogil
-    void tg_untile_adjoint_double(const double* g, Py_ssize_t row, Py_ssize_t col, double* m, Py_ssize_t plane,
-                                  Py_ssize_t n) nogil
+    void tg_winograd_float(int transform, float* image, Py_ssize_t row, Py_ssize_t col, float* values,
+                           Py_ssize_t plane, const float* bias, Py_ssize_t n) nogil
+    void tg_winograd_double(int transform, double* image, Py_ssize_t row, Py_ssize_t col, double* values,
+                            Py_ssize_t plane, const double* bias, Py_ssize_t n) nogil
 
 
 def scatter_windows(const floating[:, :, :, :, :, ::1] windows, floating[:, :, :, ::1] out,
@@ -309,8 +306,11 @@ def scatter_winners(const unsigned char[:, :, :, ::1] winner, const floating[:, 
 
 
 # ----- Winograd F(4x4, 3x3) (winograd.py): tiles of an image <-> 36 planes of rows, one row per 4x4 output tile ---
-cdef enum Transform:
-    TILES, TILES_ADJOINT, UNTILE, UNTILE_ADJOINT
+cdef enum Transform:  # the numbers tg_winograd_* takes
+    TILES = 0
+    TILES_ADJOINT = 1
+    UNTILE = 2
+    UNTILE_ADJOINT = 3
 
 
 cdef void _each_tile(Transform transform, floating* image, Py_ssize_t n_samples, Py_ssize_t th, Py_ssize_t tw,
@@ -327,23 +327,9 @@ cdef void _each_tile(Transform transform, floating* image, Py_ssize_t n_samples,
                 corner = image + n * strides[0] + 4 * i * strides[1] + 4 * j * strides[2]
                 values = planes + ((n * th + i) * tw + j) * tile_stride
                 if floating is float:
-                    if transform == TILES:
-                        tg_tile_float(corner, strides[1], strides[2], values, plane, channels)
-                    elif transform == TILES_ADJOINT:
-                        tg_tile_adjoint_float(values, plane, corner, strides[1], strides[2], channels)
-                    elif transform == UNTILE:
-                        tg_untile_float(values, plane, bias, corner, strides[1], strides[2], channels)
-                    else:
-                        tg_untile_adjoint_float(corner, strides[1], strides[2], values, plane, channels)
+                    tg_winograd_float(transform, corner, strides[1], strides[2], values, plane, bias, channels)
                 else:
-                    if transform == TILES:
-                        tg_tile_double(corner, strides[1], strides[2], values, plane, channels)
-                    elif transform == TILES_ADJOINT:
-                        tg_tile_adjoint_double(values, plane, corner, strides[1], strides[2], channels)
-                    elif transform == UNTILE:
-                        tg_untile_double(values, plane, bias, corner, strides[1], strides[2], channels)
-                    else:
-                        tg_untile_adjoint_double(corner, strides[1], strides[2], values, plane, channels)
+                    tg_winograd_double(transform, corner, strides[1], strides[2], values, plane, bias, channels)
 
 
 cdef _transform(str name, Transform transform, const floating[:, :, :, :] image, const floating[:, :, :] planes,
